@@ -1,0 +1,140 @@
+//! `migguard fix-sum`: rewrite `atlas.sum` as `atlas migrate hash` would.
+
+use std::collections::BTreeMap;
+
+use clap::Args;
+
+use super::{open_dir, print, Global};
+use crate::atlas_sum::{DirSum, HashFile, ParsedSum, FILE_NAME};
+use crate::error::Result;
+use crate::fsutil::write_atomic;
+
+#[derive(Debug, Args)]
+pub struct FixSumArgs {
+    /// Write nothing; exit 1 if atlas.sum would change
+    #[arg(long)]
+    check: bool,
+}
+
+/// What a rewrite changes, entry by entry.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Changes {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub rehashed: Vec<String>,
+}
+
+impl Changes {
+    /// Compares the entries of the old file (all of them, conflict sides
+    /// included) with the new ones.
+    pub fn between(old: Option<&[u8]>, new: &HashFile) -> Changes {
+        let mut old_hashes: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        if let Some(bytes) = old {
+            for e in ParsedSum::parse(bytes).entries {
+                old_hashes.entry(e.name).or_default().push(e.hash);
+            }
+        }
+        let mut changes = Changes::default();
+        for e in &new.entries {
+            match old_hashes.remove(&e.name) {
+                None => changes.added.push(e.name.clone()),
+                Some(hashes) if !hashes.contains(&e.hash) => changes.rehashed.push(e.name.clone()),
+                Some(_) => {}
+            }
+        }
+        changes.removed = old_hashes.into_keys().collect();
+        changes
+    }
+
+    fn describe(&self) -> String {
+        let mut out = String::new();
+        for (sign, names) in [("+", &self.added), ("-", &self.removed)] {
+            for n in names {
+                out.push_str(&format!("  {sign} {n}\n"));
+            }
+        }
+        // Hashes are cumulative: one change rehashes every later entry, so
+        // listing them all would bury the change itself.
+        const SHOWN: usize = 5;
+        for n in self.rehashed.iter().take(SHOWN) {
+            out.push_str(&format!("  ~ {n}\n"));
+        }
+        if self.rehashed.len() > SHOWN {
+            out.push_str(&format!(
+                "  ~ ... and {} later entries (each hash covers every earlier file)\n",
+                self.rehashed.len() - SHOWN
+            ));
+        }
+        out.push_str(&format!(
+            "  {} added, {} removed, {} rehashed\n",
+            self.added.len(),
+            self.removed.len(),
+            self.rehashed.len()
+        ));
+        out
+    }
+}
+
+pub fn run(global: &Global, args: &FixSumArgs) -> Result<i32> {
+    let settings = global.settings()?;
+    let (dir, format) = open_dir(&settings)?;
+    let actual = dir.read_optional(FILE_NAME)?;
+    let sum = DirSum::compute(format, &dir.names, actual, |n| dir.read(n))?;
+    let sum_path = dir.path.join(FILE_NAME);
+    let shown = settings.rel(&sum_path);
+    if sum.is_exact() {
+        if !global.quiet {
+            print(&format!(
+                "{shown} is up to date ({} entr{})\n",
+                sum.expected.entries.len(),
+                if sum.expected.entries.len() == 1 { "y" } else { "ies" }
+            ));
+        }
+        return Ok(0);
+    }
+    let changes = Changes::between(sum.actual.as_deref(), &sum.expected);
+    let mut reason = String::new();
+    if let Some(bytes) = sum.actual.as_deref() {
+        let parsed = ParsedSum::parse(bytes);
+        if !parsed.conflicts.is_empty() {
+            reason = " (resolving merge-conflict markers)".to_string();
+        }
+    } else {
+        reason = " (creating it)".to_string();
+    }
+    if changes == Changes::default() {
+        // Same entries: only the header or the layout of the file differs.
+        reason = format!("{reason} (rewriting the header and layout)");
+    }
+    let text = sum.expected.marshal();
+    if args.check {
+        print(&format!("{shown} would change{reason}:\n{}", changes.describe()));
+        print("run `migguard fix-sum` to rewrite it\n");
+        return Ok(1);
+    }
+    write_atomic(&sum_path, text.as_bytes())?;
+    if !global.quiet {
+        print(&format!("rewrote {shown}{reason}:\n{}", changes.describe()));
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_count_conflict_sides_as_old_entries() {
+        let new = HashFile::compute([("1.sql", b"a".as_slice()), ("2.sql", b"b".as_slice())]);
+        let old = format!(
+            "h1:x\n1.sql h1:{}\n<<<<<<< HEAD\n3.sql h1:zz\n=======\n2.sql h1:{}\n>>>>>>> main\n",
+            new.entries[0].hash, new.entries[1].hash
+        );
+        let c = Changes::between(Some(old.as_bytes()), &new);
+        assert_eq!(c.added, Vec::<String>::new());
+        assert_eq!(c.removed, vec!["3.sql"]);
+        assert!(c.rehashed.is_empty());
+        let c = Changes::between(None, &new);
+        assert_eq!(c.added, vec!["1.sql", "2.sql"]);
+    }
+}

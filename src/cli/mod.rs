@@ -1,0 +1,173 @@
+//! The command line: global flags, one module per command, and the single
+//! place where results become exit codes (0 clean, 1 findings at error
+//! severity, 2 could not do the job).
+
+mod explain;
+mod fix_sum;
+mod rules_list;
+mod validate;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{Overrides, Settings};
+use crate::error::{Error, Result};
+use crate::migrations::{DirFormat, DiskDir};
+use crate::report::Format;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "migguard",
+    version,
+    about = "Guards Atlas + ent migration workflows: atlas.sum integrity, immutable migrations, conventions",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+    #[command(flatten)]
+    global: Global,
+}
+
+/// Flags that work before or after the command.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Config file (default: .migguard.yaml at the repository root)
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Report format (default: human; github when GITHUB_ACTIONS=true)
+    #[arg(long, global = true, value_enum)]
+    format: Option<Format>,
+    /// Colour in human output (auto honours NO_COLOR and terminals)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    /// Print findings only, no summary when clean
+    #[arg(short, long, global = true)]
+    quiet: bool,
+    /// Run only these rules (repeatable)
+    #[arg(long = "rule", global = true, value_name = "NAME")]
+    rules: Vec<String>,
+    /// Migration directory (overrides config and atlas.hcl)
+    #[arg(long, global = true, value_name = "PATH")]
+    dir: Option<PathBuf>,
+    /// Migration directory format, as Atlas names it
+    #[arg(long = "dir-format", global = true, value_name = "FORMAT", value_parser = parse_dir_format)]
+    dir_format: Option<DirFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check atlas.sum against the migration files (no git needed), like `atlas migrate validate`
+    Validate,
+    /// Rewrite atlas.sum exactly as `atlas migrate hash` would, also over merge-conflict markers
+    FixSum(fix_sum::FixSumArgs),
+    /// Print a rule's documentation
+    Explain {
+        /// Rule name, e.g. sum-drift
+        rule: String,
+    },
+    /// List the rules with their default severity
+    Rules,
+}
+
+fn parse_dir_format(s: &str) -> std::result::Result<DirFormat, String> {
+    DirFormat::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = DirFormat::ALL.iter().map(|f| f.name()).collect();
+        format!("expected one of {}", names.join(", "))
+    })
+}
+
+impl Global {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            config: self.config.clone(),
+            dir: self.dir.clone(),
+            dir_format: self.dir_format,
+        }
+    }
+
+    fn report_format(&self) -> Format {
+        self.format.unwrap_or_else(|| {
+            if std::env::var("GITHUB_ACTIONS").as_deref() == Ok("true") {
+                Format::Github
+            } else {
+                Format::Human
+            }
+        })
+    }
+
+    fn color(&self) -> bool {
+        match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+            }
+        }
+    }
+
+    /// Whether `rule` runs, given `--rule` (after checking the names exist).
+    fn runs(&self, rule: &str) -> Result<bool> {
+        for name in &self.rules {
+            if crate::rules::find(name).is_none() {
+                return Err(Error::Usage(format!(
+                    "--rule {name}: no such rule (`migguard rules` lists them)"
+                )));
+            }
+        }
+        Ok(self.rules.is_empty() || self.rules.iter().any(|r| r == rule))
+    }
+
+    fn settings(&self) -> Result<Settings> {
+        let cwd = std::env::current_dir().map_err(|e| Error::Usage(format!("cannot read the current directory: {e}")))?;
+        Settings::load(&cwd, &self.overrides(), &crate::rules::known_names())
+    }
+}
+
+/// The migration directory named by the settings, opened, with its format.
+fn open_dir(settings: &Settings) -> Result<(DiskDir, DirFormat)> {
+    let recursive = settings.dir_format == Some(DirFormat::Flyway);
+    let dir = DiskDir::open(&settings.migrations_dir, &settings.boundary(), recursive)?;
+    let format = settings
+        .dir_format
+        .unwrap_or_else(|| crate::config::detect_format(dir.names.iter().map(String::as_str)));
+    Ok((dir, format))
+}
+
+/// Writes to stdout, ignoring a closed pipe (`migguard ... | head`).
+fn print(text: &str) {
+    let _ = std::io::stdout().write_all(text.as_bytes());
+}
+
+/// Runs migguard with the process's arguments and returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    let result = match &cli.command {
+        Command::Validate => validate::run(&cli.global),
+        Command::FixSum(args) => fix_sum::run(&cli.global, args),
+        Command::Explain { rule } => explain::run(rule),
+        Command::Rules => rules_list::run(&cli.global),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("migguard: error: {e}");
+            2
+        }
+    }
+}

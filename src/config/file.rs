@@ -1,0 +1,213 @@
+//! `.migguard.yaml`: the schema, and loading it with exact error positions.
+//!
+//! Every struct rejects unknown keys: a typo such as `migration:` for
+//! `migrations:` must fail loudly (exit 2, naming the key and its line), not be
+//! ignored while the user believes it applies.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::error::{display_path, Error, Result};
+use crate::findings::Severity;
+use crate::migrations::DirFormat;
+
+pub const FILE_NAME: &str = ".migguard.yaml";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The ref that marks migrations as created in `--staged` mode.
+    pub base: Option<String>,
+    #[serde(default)]
+    pub migrations: MigrationsConfig,
+    #[serde(default)]
+    pub generated: Vec<GeneratedConfig>,
+    #[serde(default)]
+    pub views: ViewsConfig,
+    #[serde(default)]
+    pub ent: EntConfig,
+    #[serde(default)]
+    pub conventions: ConventionsConfig,
+    /// Rule name to severity (`error`, `warn`, `off`).
+    #[serde(default)]
+    pub rules: BTreeMap<String, Severity>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MigrationsConfig {
+    pub dir: Option<String>,
+    pub format: Option<DirFormat>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratedConfig {
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub sources: Vec<String>,
+    #[serde(default)]
+    pub header: bool,
+    pub command: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ViewsConfig {
+    pub generated: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntConfig {
+    pub schema: Option<String>,
+    #[serde(default)]
+    pub mixin_packages: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConventionsConfig {
+    pub soft_delete_column: Option<String>,
+    pub exempt_tables: Option<Vec<String>>,
+}
+
+impl<'de> Deserialize<'de> for DirFormat {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        DirFormat::parse(&s).ok_or_else(|| {
+            let names: Vec<&str> = DirFormat::ALL.iter().map(|f| f.name()).collect();
+            serde::de::Error::custom(format!("unknown migration format `{s}`, expected one of {}", names.join(", ")))
+        })
+    }
+}
+
+impl Config {
+    /// Parses `text` (the content of `path`). `known_rules` are the valid keys
+    /// of `rules:`.
+    pub fn parse(path: &Path, text: &str, known_rules: &[&str]) -> Result<Config> {
+        let shown = display_path(path);
+        // An empty file (or one with only comments) is an empty config.
+        let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| yaml_error(&shown, &e))?;
+        if value.is_null() {
+            return Ok(Config::default());
+        }
+        let config: Config = serde_yaml_ng::from_str(text).map_err(|e| yaml_error(&shown, &e))?;
+        for name in config.rules.keys() {
+            if !known_rules.contains(&name.as_str()) {
+                let (line, column) = key_position(text, name);
+                return Err(Error::Config {
+                    path: shown,
+                    line,
+                    column,
+                    message: format!(
+                        "rules: unknown rule `{name}` (`migguard rules` lists them: {})",
+                        known_rules.join(", ")
+                    ),
+                });
+            }
+        }
+        Ok(config)
+    }
+}
+
+fn yaml_error(path: &str, e: &serde_yaml_ng::Error) -> Error {
+    let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
+    let mut message = e.to_string();
+    // The location is already in our prefix.
+    if let Some(idx) = message.find(" at line ") {
+        message.truncate(idx);
+    }
+    Error::Config {
+        path: path.to_string(),
+        line,
+        column,
+        message,
+    }
+}
+
+/// Where `key:` is written, for messages about a key serde accepted.
+fn key_position(text: &str, key: &str) -> (usize, usize) {
+    for (i, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        for candidate in [key.to_string(), format!("\"{key}\""), format!("'{key}'")] {
+            if trimmed.starts_with(&candidate) && trimmed[candidate.len()..].trim_start().starts_with(':') {
+                return (i + 1, line.len() - trimmed.len() + 1);
+            }
+        }
+    }
+    (1, 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULES: &[&str] = &["sum-drift", "missing-down"];
+
+    fn parse(text: &str) -> Result<Config> {
+        Config::parse(Path::new(".migguard.yaml"), text, RULES)
+    }
+
+    #[test]
+    fn full_contract_example_parses() {
+        let c = parse(
+            r#"
+base: origin/main
+migrations:
+  dir: tools/migrate/migrations
+  format: golang-migrate        # atlas | golang-migrate | goose | flyway | dbmate
+generated:
+  - paths: ["openmeter/ent/db/**"]
+    sources: ["openmeter/ent/schema/**", "go.mod"]
+    header: true
+    command: make generate
+  - paths: ["tools/migrate/views.sql"]
+    sources: ["openmeter/ent/schema/**"]
+views:
+  generated: tools/migrate/views.sql
+ent:
+  schema: openmeter/ent/schema
+  mixin_packages: ["pkg/framework/entutils"]
+conventions:
+  soft_delete_column: deleted_at
+  exempt_tables: ["distributed_locks", "om_migration_backup_*"]
+rules:
+  missing-down: off
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.migrations.format, Some(DirFormat::GolangMigrate));
+        assert_eq!(c.generated.len(), 2);
+        assert!(c.generated[0].header);
+        assert_eq!(c.rules["missing-down"], Severity::Off);
+    }
+
+    #[test]
+    fn empty_and_comment_only_files_are_defaults() {
+        assert!(parse("").unwrap().migrations.dir.is_none());
+        assert!(parse("# nothing\n").unwrap().rules.is_empty());
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_line() {
+        let err = parse("base: main\nmigrations:\n  dri: x\n").unwrap_err().to_string();
+        assert!(err.starts_with(".migguard.yaml:3:"), "{err}");
+        assert!(err.contains("unknown field `dri`"), "{err}");
+    }
+
+    #[test]
+    fn unknown_rule_and_bad_values() {
+        let err = parse("rules:\n  sum-drfit: warn\n").unwrap_err().to_string();
+        assert!(err.starts_with(".migguard.yaml:2:3:"), "{err}");
+        assert!(err.contains("sum-drfit"), "{err}");
+        let err = parse("migrations:\n  format: sqitch\n").unwrap_err().to_string();
+        assert!(err.contains("unknown migration format `sqitch`"), "{err}");
+        let err = parse("rules:\n  sum-drift: loud\n").unwrap_err().to_string();
+        assert!(err.contains("loud"), "{err}");
+        let err = parse("generated: yes\n").unwrap_err().to_string();
+        assert!(err.starts_with(".migguard.yaml:1:"), "{err}");
+    }
+}

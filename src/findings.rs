@@ -1,0 +1,73 @@
+//! Findings: what rules report. A finding says what is wrong, where, why it
+//! matters (message) and how to fix it (help).
+
+use std::fmt;
+use std::ops::Range;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Off,
+    Warn,
+    Error,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Off => "off",
+            Severity::Warn => "warn",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    pub rule: &'static str,
+    pub severity: Severity,
+    /// Relative to the repository root, `/`-separated.
+    pub path: String,
+    /// 1-based line and column, when the finding has a place.
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// Byte span in the file, for underlining the source.
+    pub span: Option<Range<usize>>,
+    pub message: String,
+    pub help: String,
+}
+
+impl Finding {
+    pub fn new(rule: &'static str, severity: Severity, path: impl Into<String>, message: impl Into<String>) -> Finding {
+        Finding {
+            rule,
+            severity,
+            path: path.into(),
+            line: None,
+            column: None,
+            span: None,
+            message: message.into(),
+            help: String::new(),
+        }
+    }
+
+    pub fn at(mut self, line: usize, span: Range<usize>) -> Finding {
+        self.line = Some(line);
+        self.column = Some(1);
+        self.span = Some(span);
+        self
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Finding {
+        self.help = help.into();
+        self
+    }
+}

@@ -1,0 +1,19 @@
+//! migguard: guards database-migration workflows (Atlas + ent) in git.
+//!
+//! Data flows top to bottom through the modules:
+//! - [`config`]: `.migguard.yaml`, `atlas.hcl`, layout detection → settings
+//! - [`migrations`]: the migration directory: formats, versions, files
+//! - [`atlas_sum`]: `atlas.sum` computed byte-exactly, parsed, diagnosed
+//! - [`rules`]: one file per rule, listed in one place → [`findings`]
+//! - [`report`]: findings rendered as human, JSON or GitHub output
+//! - [`cli`]: one module per command; exit codes
+
+pub mod atlas_sum;
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod findings;
+pub mod fsutil;
+pub mod migrations;
+pub mod report;
+pub mod rules;

@@ -1,0 +1,156 @@
+//! Atlas's migration directory formats and how each names its files.
+//!
+//! Follows ariga/atlas `sql/migrate/dir.go` (`LocalFile.Version`, `Desc`) and
+//! `sql/sqltool/tool.go` (golang-migrate, goose, dbmate, flyway).
+
+use std::fmt;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum DirFormat {
+    /// Every `*.sql` file is a migration (Atlas's own format).
+    #[default]
+    Atlas,
+    /// `<version>_<name>.up.sql` with a matching `.down.sql`.
+    GolangMigrate,
+    /// One `*.sql` file per version with `-- +goose Up` / `-- +goose Down` sections.
+    Goose,
+    /// `V<version>__<name>.sql`, `U...` undo, `B...` baseline, `R__...` repeatable.
+    Flyway,
+    /// One `*.sql` file per version with `-- migrate:up` / `-- migrate:down` sections.
+    Dbmate,
+}
+
+impl DirFormat {
+    pub const ALL: [DirFormat; 5] = [
+        DirFormat::Atlas,
+        DirFormat::GolangMigrate,
+        DirFormat::Goose,
+        DirFormat::Flyway,
+        DirFormat::Dbmate,
+    ];
+
+    /// The name Atlas uses (`--dir-format`, `atlas.hcl`'s `format`).
+    pub fn name(self) -> &'static str {
+        match self {
+            DirFormat::Atlas => "atlas",
+            DirFormat::GolangMigrate => "golang-migrate",
+            DirFormat::Goose => "goose",
+            DirFormat::Flyway => "flyway",
+            DirFormat::Dbmate => "dbmate",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DirFormat> {
+        DirFormat::ALL.into_iter().find(|f| f.name() == s)
+    }
+
+    /// Whether `name` (a file directly in the directory) is hashed into
+    /// `atlas.sum`. Atlas hashes every top-level `*.sql` file, in byte order,
+    /// except for golang-migrate, whose newer Atlas versions hash only the
+    /// `*.up.sql` files; `legacy_all_sql` keeps the older scope.
+    pub fn in_sum_scope(self, name: &str, legacy_all_sql: bool) -> bool {
+        if name.contains('/') || !name.ends_with(".sql") {
+            return false;
+        }
+        match self {
+            DirFormat::GolangMigrate if !legacy_all_sql => name.ends_with(".up.sql"),
+            _ => true,
+        }
+    }
+
+    /// Whether this format reads sub-folders (only Flyway does).
+    pub fn recursive(self) -> bool {
+        self == DirFormat::Flyway
+    }
+}
+
+impl fmt::Display for DirFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Atlas's `LocalFile.Version`: the part before the first `_`, without `.sql`.
+pub fn local_version(name: &str) -> &str {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    let stem = base.strip_suffix(".sql").unwrap_or(base);
+    stem.split('_').next().unwrap_or(stem)
+}
+
+/// Atlas's `LocalFile.Desc`: the part after the first `_`, without `.sql`.
+pub fn local_desc(name: &str) -> &str {
+    let base = name.rsplit('/').next().unwrap_or(name);
+    match base.split_once('_') {
+        Some((_, rest)) => rest.strip_suffix(".sql").unwrap_or(rest),
+        None => "",
+    }
+}
+
+/// Flyway's version: after the one-letter prefix, before `__`; repeatable
+/// (`R`) migrations have none.
+pub fn flyway_version(path: &str) -> &str {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    if base.starts_with('R') {
+        return "";
+    }
+    let stem = base.strip_suffix(".sql").unwrap_or(base);
+    let head = stem.split("__").next().unwrap_or(stem);
+    head.get(1..).unwrap_or("")
+}
+
+/// Flyway's description: after `__`, without `.sql`.
+pub fn flyway_desc(path: &str) -> &str {
+    match path.split_once("__") {
+        Some((_, rest)) => rest.strip_suffix(".sql").unwrap_or(rest),
+        None => "",
+    }
+}
+
+/// Atlas's `flywayVersionCompare`: dot- or underscore-separated numbers,
+/// non-numeric parts counting as 0.
+pub fn flyway_version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    fn parts(s: &str) -> Vec<i64> {
+        s.split(['.', '_']).map(|p| p.parse::<i64>().unwrap_or(0)).collect()
+    }
+    parts(a).cmp(&parts(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for f in DirFormat::ALL {
+            assert_eq!(DirFormat::parse(f.name()), Some(f));
+        }
+        assert_eq!(DirFormat::parse("liquibase"), None);
+    }
+
+    #[test]
+    fn sum_scope_per_format() {
+        assert!(DirFormat::Atlas.in_sum_scope("1.sql", false));
+        assert!(!DirFormat::Atlas.in_sum_scope("atlas.sum", false));
+        assert!(!DirFormat::Atlas.in_sum_scope("notes.sql.txt", false));
+        assert!(DirFormat::GolangMigrate.in_sum_scope("1_a.up.sql", false));
+        assert!(!DirFormat::GolangMigrate.in_sum_scope("1_a.down.sql", false));
+        assert!(DirFormat::GolangMigrate.in_sum_scope("1_a.down.sql", true));
+        assert!(DirFormat::Flyway.in_sum_scope("U1__a.sql", false));
+        assert!(!DirFormat::Flyway.in_sum_scope("v3/V3__a.sql", false));
+    }
+
+    #[test]
+    fn versions_and_descriptions() {
+        assert_eq!(local_version("20240826120919_init.up.sql"), "20240826120919");
+        assert_eq!(local_desc("20240826120919_init.up.sql"), "init.up");
+        assert_eq!(local_version("1.sql"), "1");
+        assert_eq!(local_desc("1.sql"), "");
+        assert_eq!(local_desc("2_second_migration.sql"), "second_migration");
+        assert_eq!(flyway_version("V3_1__fourth.sql"), "3_1");
+        assert_eq!(flyway_version("v3/V3_1__fourth.sql"), "3_1");
+        assert_eq!(flyway_version("R__views.sql"), "");
+        assert_eq!(flyway_desc("V1__initial.sql"), "initial");
+        assert!(flyway_version_cmp("3_1", "3") == std::cmp::Ordering::Greater);
+        assert!(flyway_version_cmp("10", "9") == std::cmp::Ordering::Greater);
+    }
+}

@@ -1,0 +1,10 @@
+//! Migration directories: Atlas's formats, which files are migrations, their
+//! versions and order, and reading a directory from disk safely.
+
+mod disk;
+mod format;
+mod listing;
+
+pub use disk::{DiskDir, DirFile};
+pub use format::{flyway_version, flyway_version_cmp, local_desc, local_version, DirFormat};
+pub use listing::{Listing, Migration};

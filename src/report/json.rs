@@ -1,0 +1,62 @@
+//! `--format json`: one document on stdout, as the contract specifies.
+
+use serde::Serialize;
+
+use super::Report;
+use crate::findings::Severity;
+
+#[derive(Serialize)]
+struct Doc<'a> {
+    version: u32,
+    mode: &'static str,
+    base: Option<&'a str>,
+    findings: Vec<FindingDoc<'a>>,
+    summary: Summary,
+}
+
+#[derive(Serialize)]
+struct FindingDoc<'a> {
+    rule: &'a str,
+    severity: Severity,
+    path: &'a str,
+    line: Option<usize>,
+    column: Option<usize>,
+    message: &'a str,
+    help: &'a str,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    errors: usize,
+    warnings: usize,
+    files: usize,
+}
+
+pub fn render(report: &Report) -> String {
+    let doc = Doc {
+        version: 1,
+        mode: report.mode.name(),
+        base: report.base.as_deref(),
+        findings: report
+            .findings
+            .iter()
+            .map(|f| FindingDoc {
+                rule: f.rule,
+                severity: f.severity,
+                path: &f.path,
+                line: f.line,
+                column: f.column,
+                message: &f.message,
+                help: &f.help,
+            })
+            .collect(),
+        summary: Summary {
+            errors: report.count(Severity::Error),
+            warnings: report.count(Severity::Warn),
+            files: report.files,
+        },
+    };
+    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    out.push('\n');
+    out
+}

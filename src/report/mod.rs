@@ -1,0 +1,90 @@
+//! Reports: a run's findings rendered for people (miette), for machines
+//! (JSON), and for CI annotations (GitHub).
+
+mod github;
+mod human;
+mod json;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::findings::{Finding, Severity};
+
+/// `--format`: how the report is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Human,
+    Json,
+    Github,
+}
+
+/// What the run checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Staged,
+    Base,
+    All,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Staged => "staged",
+            Mode::Base => "base",
+            Mode::All => "all",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Report {
+    pub mode: Mode,
+    pub base: Option<String>,
+    pub findings: Vec<Finding>,
+    /// Files examined.
+    pub files: usize,
+    /// File contents by report path, for showing the lines findings point at.
+    pub sources: HashMap<String, Arc<str>>,
+}
+
+impl Report {
+    pub fn new(mode: Mode) -> Report {
+        Report {
+            mode,
+            base: None,
+            findings: Vec::new(),
+            files: 0,
+            sources: HashMap::new(),
+        }
+    }
+
+    /// Keeps a file's text so findings in it can show their line.
+    pub fn add_source(&mut self, path: &str, bytes: &[u8]) {
+        if let Ok(text) = std::str::from_utf8(bytes) {
+            self.sources.insert(path.to_string(), Arc::from(text));
+        }
+    }
+
+    pub fn count(&self, severity: Severity) -> usize {
+        self.findings.iter().filter(|f| f.severity == severity).count()
+    }
+
+    /// Orders findings by file, then line, so output is stable.
+    pub fn sort(&mut self) {
+        self.findings
+            .sort_by(|a, b| (&a.path, a.line, a.rule).cmp(&(&b.path, b.line, b.rule)));
+    }
+
+    /// Exit code per the contract: 1 when any finding is at error severity.
+    pub fn exit_code(&self) -> i32 {
+        i32::from(self.count(Severity::Error) > 0)
+    }
+
+    pub fn render(&self, format: Format, color: bool, quiet: bool) -> String {
+        match format {
+            Format::Human => human::render(self, color, quiet),
+            Format::Json => json::render(self),
+            Format::Github => github::render(self),
+        }
+    }
+}

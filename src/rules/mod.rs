@@ -1,0 +1,66 @@
+//! The rules. This file is the one place that lists them: `RULES` drives
+//! `migguard rules`, `migguard explain`, config validation and the reports'
+//! rule metadata. Each rule lives in its own file with its documentation.
+
+use crate::findings::Severity;
+
+pub mod sum_drift;
+
+/// A rule's identity and documentation.
+#[derive(Debug)]
+pub struct Rule {
+    /// Stable name, used in config, suppressions and reports.
+    pub name: &'static str,
+    pub default_severity: Severity,
+    /// One line for `migguard rules`.
+    pub summary: &'static str,
+    /// Markdown printed by `migguard explain NAME`: what it does, why it
+    /// matters, an example, how to fix.
+    pub doc: &'static str,
+}
+
+/// Every rule migguard runs, in the order they are listed.
+pub static RULES: &[&Rule] = &[&sum_drift::RULE];
+
+/// Rule names of the product contract that later releases implement. Config
+/// may already set their severity (so one `.migguard.yaml` serves every
+/// version), but nothing runs them yet.
+pub const PLANNED: &[&str] = &[
+    "sum-history",
+    "migration-edited",
+    "non-linear",
+    "missing-down",
+    "generated-edited",
+    "missing-soft-delete",
+    "unique-without-deleted-at",
+    "view-missing-from-up",
+    "view-parity",
+];
+
+pub fn find(name: &str) -> Option<&'static Rule> {
+    RULES.iter().copied().find(|r| r.name == name)
+}
+
+/// Names accepted in config: implemented and planned rules.
+pub fn known_names() -> Vec<&'static str> {
+    RULES.iter().map(|r| r.name).chain(PLANNED.iter().copied()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_unique_kebab_case_and_documented() {
+        let names = known_names();
+        for (i, n) in names.iter().enumerate() {
+            assert!(n.chars().all(|c| c.is_ascii_lowercase() || c == '-'), "{n}");
+            assert!(!names[i + 1..].contains(n), "{n} listed twice");
+        }
+        for r in RULES {
+            for section in ["## What it does", "## Why it matters", "## Example", "## How to fix"] {
+                assert!(r.doc.contains(section), "{} lacks {section}", r.name);
+            }
+        }
+    }
+}
