@@ -46,7 +46,12 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(rule: &'static str, severity: Severity, path: impl Into<String>, message: impl Into<String>) -> Finding {
+    pub fn new(
+        rule: &'static str,
+        severity: Severity,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Finding {
         Finding {
             rule,
             severity,

@@ -10,7 +10,9 @@ use crate::error::{Error, Result};
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     // Write through a symlink to its target rather than replacing the link.
     let target = match std::fs::symlink_metadata(path) {
-        Ok(m) if m.file_type().is_symlink() => path.canonicalize().map_err(|e| Error::read(path, e))?,
+        Ok(m) if m.file_type().is_symlink() => {
+            path.canonicalize().map_err(|e| Error::read(path, e))?
+        }
         _ => path.to_path_buf(),
     };
     let folder = target.parent().unwrap_or(Path::new("."));
@@ -21,7 +23,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .tempfile_in(folder)
         .map_err(|e| Error::write(&target, e))?;
     tmp.write_all(bytes).map_err(|e| Error::write(&target, e))?;
-    tmp.as_file().sync_all().map_err(|e| Error::write(&target, e))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(|e| Error::write(&target, e))?;
     let permissions = match mode {
         Ok(p) => p,
         Err(_) => {
@@ -30,7 +34,8 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         }
     };
     std::fs::set_permissions(tmp.path(), permissions).map_err(|e| Error::write(&target, e))?;
-    tmp.persist(&target).map_err(|e| Error::write(&target, e.error))?;
+    tmp.persist(&target)
+        .map_err(|e| Error::write(&target, e.error))?;
     // Make the rename itself durable.
     if let Ok(dir) = std::fs::File::open(folder) {
         let _ = dir.sync_all();
@@ -51,10 +56,20 @@ mod tests {
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
         write_atomic(&p, b"new").unwrap();
         assert_eq!(std::fs::read(&p).unwrap(), b"new");
-        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o640);
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o640
+        );
         let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
         assert_eq!(leftovers.len(), 1, "no temporary file is left behind");
         write_atomic(&dir.path().join("fresh"), b"x").unwrap();
-        assert_eq!(std::fs::metadata(dir.path().join("fresh")).unwrap().permissions().mode() & 0o777, 0o644);
+        assert_eq!(
+            std::fs::metadata(dir.path().join("fresh"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o644
+        );
     }
 }

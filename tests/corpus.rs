@@ -12,7 +12,10 @@ fn corpus() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir.canonicalize().unwrap())
     } else {
-        println!("skipped: no real-world corpus at {} (it is not part of the repository)", dir.display());
+        println!(
+            "skipped: no real-world corpus at {} (it is not part of the repository)",
+            dir.display()
+        );
         None
     }
 }
@@ -21,8 +24,16 @@ fn corpus() -> Option<PathBuf> {
 fn recompute(dir: &Path, format: DirFormat) -> (String, Vec<u8>) {
     let disk = DiskDir::open(dir, dir, false).unwrap();
     let committed = disk.read(FILE_NAME).unwrap();
-    let sum = DirSum::compute(format, &disk.names, Some(committed.clone()), |n| disk.read(n)).unwrap();
-    assert!(sum.drifts().is_empty(), "{}: {:?}", dir.display(), sum.drifts());
+    let sum = DirSum::compute(format, &disk.names, Some(committed.clone()), |n| {
+        disk.read(n)
+    })
+    .unwrap();
+    assert!(
+        sum.drifts().is_empty(),
+        "{}: {:?}",
+        dir.display(),
+        sum.drifts()
+    );
     (sum.expected.marshal(), committed)
 }
 
@@ -35,10 +46,19 @@ fn atlas_sum_vectors_reproduce_byte_for_byte() {
         .filter(|p| p.is_dir())
         .collect();
     dirs.sort();
-    assert_eq!(dirs.len(), 22, "the corpus README lists 22 vector directories");
+    assert_eq!(
+        dirs.len(),
+        22,
+        "the corpus README lists 22 vector directories"
+    );
     for dir in dirs {
         let (computed, committed) = recompute(&dir, DirFormat::Atlas);
-        assert_eq!(computed.as_bytes(), committed.as_slice(), "{}", dir.display());
+        assert_eq!(
+            computed.as_bytes(),
+            committed.as_slice(),
+            "{}",
+            dir.display()
+        );
     }
 }
 
@@ -48,7 +68,11 @@ fn openmeter_golang_migrate_reproduces_byte_for_byte() {
     let dir = corpus.join("openmeter/migrations");
     let (computed, committed) = recompute(&dir, DirFormat::GolangMigrate);
     assert_eq!(computed.as_bytes(), committed.as_slice());
-    assert_eq!(computed.lines().count(), 270, "header and 269 .up.sql entries");
+    assert_eq!(
+        computed.lines().count(),
+        270,
+        "header and 269 .up.sql entries"
+    );
 }
 
 #[test]
@@ -58,7 +82,11 @@ fn openmeter_through_the_cli_with_its_atlas_hcl() {
     // for the directory and format.
     let repo = tempfile::tempdir().unwrap();
     std::fs::create_dir(repo.path().join(".git")).unwrap();
-    std::fs::copy(corpus.join("openmeter/atlas.hcl"), repo.path().join("atlas.hcl")).unwrap();
+    std::fs::copy(
+        corpus.join("openmeter/atlas.hcl"),
+        repo.path().join("atlas.hcl"),
+    )
+    .unwrap();
     let dir = repo.path().join("tools/migrate/migrations");
     std::fs::create_dir_all(&dir).unwrap();
     for e in std::fs::read_dir(corpus.join("openmeter/migrations")).unwrap() {
@@ -86,7 +114,10 @@ fn openmeter_through_the_cli_with_its_atlas_hcl() {
     let out = run(&["validate", "--format", "json"]).code(1);
     let doc: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(doc["findings"].as_array().unwrap().len(), 1);
-    assert!(doc["findings"][0]["message"].as_str().unwrap().starts_with("20250818081817_subscription-period.up.sql was edited"));
+    assert!(doc["findings"][0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("20250818081817_subscription-period.up.sql was edited"));
     run(&["fix-sum"]).code(0);
     run(&["validate"]).code(0);
 }

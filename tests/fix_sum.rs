@@ -13,7 +13,10 @@ fn up_to_date_file_is_left_alone() {
     let repo = golang_migrate_repo();
     let out = repo.migguard().arg("fix-sum").assert().code(0);
     assert!(stdout(&out).contains("is up to date (3 entries)"));
-    repo.migguard().args(["fix-sum", "--check"]).assert().code(0);
+    repo.migguard()
+        .args(["fix-sum", "--check"])
+        .assert()
+        .code(0);
 }
 
 #[test]
@@ -21,8 +24,16 @@ fn check_writes_nothing_and_exits_1() {
     let repo = golang_migrate_repo();
     repo.write(&format!("{DIR}/20240401000000_d.up.sql"), "SELECT 4;\n");
     let before = repo.read(&format!("{DIR}/atlas.sum"));
-    let out = repo.migguard().args(["fix-sum", "--check"]).assert().code(1);
-    assert!(stdout(&out).contains("+ 20240401000000_d.up.sql"), "{}", stdout(&out));
+    let out = repo
+        .migguard()
+        .args(["fix-sum", "--check"])
+        .assert()
+        .code(1);
+    assert!(
+        stdout(&out).contains("+ 20240401000000_d.up.sql"),
+        "{}",
+        stdout(&out)
+    );
     assert_eq!(repo.read(&format!("{DIR}/atlas.sum")), before);
 }
 
@@ -38,15 +49,24 @@ fn rewrite_matches_atlas_and_reports_changes() {
     assert!(text.contains("- 20240101000000_init.up.sql"), "{text}");
     assert!(text.contains("~ 20240201000000_b.up.sql"), "{text}");
     assert!(text.contains("1 added, 1 removed, 2 rehashed"), "{text}");
-    assert_eq!(String::from_utf8(repo.read(&format!("{DIR}/atlas.sum"))).unwrap(), sum_of_ups(&repo));
+    assert_eq!(
+        String::from_utf8(repo.read(&format!("{DIR}/atlas.sum"))).unwrap(),
+        sum_of_ups(&repo)
+    );
     repo.migguard().arg("validate").assert().code(0);
 }
 
 #[test]
 fn repairs_merge_conflict_markers() {
     let repo = golang_migrate_repo();
-    repo.write(&format!("{DIR}/20240401000000_ours.up.sql"), "SELECT 'ours';\n");
-    repo.write(&format!("{DIR}/20240402000000_theirs.up.sql"), "SELECT 'theirs';\n");
+    repo.write(
+        &format!("{DIR}/20240401000000_ours.up.sql"),
+        "SELECT 'ours';\n",
+    );
+    repo.write(
+        &format!("{DIR}/20240402000000_theirs.up.sql"),
+        "SELECT 'theirs';\n",
+    );
     let sum = String::from_utf8(repo.read(&format!("{DIR}/atlas.sum"))).unwrap();
     let body: String = sum.lines().skip(1).map(|l| format!("{l}\n")).collect();
     repo.write(
@@ -55,8 +75,15 @@ fn repairs_merge_conflict_markers() {
     );
     repo.migguard().arg("validate").assert().code(1);
     let out = repo.migguard().arg("fix-sum").assert().code(0);
-    assert!(stdout(&out).contains("resolving merge-conflict markers"), "{}", stdout(&out));
-    assert_eq!(String::from_utf8(repo.read(&format!("{DIR}/atlas.sum"))).unwrap(), sum_of_ups(&repo));
+    assert!(
+        stdout(&out).contains("resolving merge-conflict markers"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        String::from_utf8(repo.read(&format!("{DIR}/atlas.sum"))).unwrap(),
+        sum_of_ups(&repo)
+    );
     repo.migguard().arg("validate").assert().code(0);
 }
 
@@ -66,7 +93,10 @@ fn creates_a_missing_file_and_fixes_layout() {
     repo.remove(&format!("{DIR}/atlas.sum"));
     let out = repo.migguard().arg("fix-sum").assert().code(0);
     assert!(stdout(&out).contains("creating it"), "{}", stdout(&out));
-    assert_eq!(String::from_utf8(repo.read(&format!("{DIR}/atlas.sum"))).unwrap(), sum_of_ups(&repo));
+    assert_eq!(
+        String::from_utf8(repo.read(&format!("{DIR}/atlas.sum"))).unwrap(),
+        sum_of_ups(&repo)
+    );
 
     let crlf = sum_of_ups(&repo).replace('\n', "\r\n");
     repo.write(&format!("{DIR}/atlas.sum"), crlf);
@@ -108,6 +138,14 @@ fn fails_cleanly_when_it_cannot_write() {
 fn works_on_a_plain_folder_with_dir() {
     let folder = Repo::bare_folder();
     folder.write("m/1.sql", "X;\n");
-    folder.migguard().args(["fix-sum", "--dir", "m"]).assert().code(0);
-    folder.migguard().args(["validate", "--dir", "m"]).assert().code(0);
+    folder
+        .migguard()
+        .args(["fix-sum", "--dir", "m"])
+        .assert()
+        .code(0);
+    folder
+        .migguard()
+        .args(["validate", "--dir", "m"])
+        .assert()
+        .code(0);
 }

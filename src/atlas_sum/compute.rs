@@ -99,9 +99,9 @@ pub fn leading_directive(content: &[u8]) -> Option<Directive<'_>> {
         .unwrap_or(content.len());
     let run = &content[..run_len];
     let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let start = (0..run.len())
-        .rev()
-        .find(|&i| run[i..].starts_with(b"atlas:") && run.get(i + 6).is_some_and(|b| is_word(*b)))?;
+    let start = (0..run.len()).rev().find(|&i| {
+        run[i..].starts_with(b"atlas:") && run.get(i + 6).is_some_and(|b| is_word(*b))
+    })?;
     let name_start = start + 6;
     let name_end = name_start
         + run[name_start..]
@@ -123,7 +123,13 @@ pub fn leading_directive(content: &[u8]) -> Option<Directive<'_>> {
 
 /// True when Atlas leaves this file's bytes out of the sum (`atlas:sum ignore`).
 pub fn is_sum_ignored(content: &[u8]) -> bool {
-    matches!(leading_directive(content), Some(Directive { name: "sum", arg: "ignore" }))
+    matches!(
+        leading_directive(content),
+        Some(Directive {
+            name: "sum",
+            arg: "ignore"
+        })
+    )
 }
 
 #[cfg(test)]
@@ -137,7 +143,10 @@ mod tests {
     #[test]
     fn empty_directory_has_only_the_header() {
         // SHA-256 of nothing, base64.
-        assert_eq!(sum_of(&[]), "h1:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n");
+        assert_eq!(
+            sum_of(&[]),
+            "h1:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n"
+        );
     }
 
     #[test]
@@ -194,9 +203,18 @@ mod tests {
         assert!(!is_sum_ignored(b"-- atlas:sum\tignore\n"));
         assert_eq!(
             leading_directive(b"-- atlas:delimiter \\n\\n"),
-            Some(Directive { name: "delimiter", arg: "\\n\\n" })
+            Some(Directive {
+                name: "delimiter",
+                arg: "\\n\\n"
+            })
         );
-        assert_eq!(leading_directive(b"-- atlas:sum\n"), Some(Directive { name: "sum", arg: "" }));
+        assert_eq!(
+            leading_directive(b"-- atlas:sum\n"),
+            Some(Directive {
+                name: "sum",
+                arg: ""
+            })
+        );
         assert_eq!(leading_directive(b"-- atlas: sum\n"), None);
     }
 

@@ -41,7 +41,13 @@ pub struct Drift {
 
 const HELP_FIX: &str = "run `migguard fix-sum` (or `atlas migrate hash`) to rewrite atlas.sum from the migration files";
 
-fn drift(kind: DriftKind, file: Option<&str>, line: Option<&LineRef>, message: String, help: &str) -> Drift {
+fn drift(
+    kind: DriftKind,
+    file: Option<&str>,
+    line: Option<&LineRef>,
+    message: String,
+    help: &str,
+) -> Drift {
     Drift {
         kind,
         file: file.map(str::to_string),
@@ -54,7 +60,11 @@ fn drift(kind: DriftKind, file: Option<&str>, line: Option<&LineRef>, message: S
 /// Compares the `atlas.sum` on disk (`actual`, `None` when absent) with the one
 /// computed from the migration files. `ignored` lists files in scope that carry
 /// `atlas:sum ignore` (they have no entry on purpose).
-pub fn diagnose(expected: &HashFile, actual: Option<&[u8]>, ignored: &HashSet<String>) -> Vec<Drift> {
+pub fn diagnose(
+    expected: &HashFile,
+    actual: Option<&[u8]>,
+    ignored: &HashSet<String>,
+) -> Vec<Drift> {
     let Some(bytes) = actual else {
         // Like `atlas migrate validate`: no sum file is fine only with no migrations.
         let files = expected.entries.len() + ignored.len();
@@ -117,7 +127,10 @@ pub fn diagnose(expected: &HashFile, actual: Option<&[u8]>, ignored: &HashSet<St
             DriftKind::Malformed,
             None,
             Some(line),
-            format!("line {} is not a `name h1:hash` entry: {shown:?}", line.number),
+            format!(
+                "line {} is not a `name h1:hash` entry: {shown:?}",
+                line.number
+            ),
             HELP_FIX,
         ));
     }
@@ -127,7 +140,8 @@ pub fn diagnose(expected: &HashFile, actual: Option<&[u8]>, ignored: &HashSet<St
             DriftKind::Header,
             None,
             Some(header_line),
-            "the header checksum does not match the entries below it: atlas.sum was edited by hand".into(),
+            "the header checksum does not match the entries below it: atlas.sum was edited by hand"
+                .into(),
             HELP_FIX,
         ));
     }
@@ -137,7 +151,12 @@ pub fn diagnose(expected: &HashFile, actual: Option<&[u8]>, ignored: &HashSet<St
     out
 }
 
-fn entry_drifts(expected: &HashFile, parsed: &ParsedSum, ignored: &HashSet<String>, out: &mut Vec<Drift>) {
+fn entry_drifts(
+    expected: &HashFile,
+    parsed: &ParsedSum,
+    ignored: &HashSet<String>,
+    out: &mut Vec<Drift>,
+) {
     let expected_index: HashMap<&str, usize> = expected
         .entries
         .iter()
@@ -164,7 +183,10 @@ fn entry_drifts(expected: &HashFile, parsed: &ParsedSum, ignored: &HashSet<Strin
                 DriftKind::Removed,
                 Some(&entry.name),
                 Some(&entry.line),
-                format!("{} starts with `atlas:sum ignore` and must not be listed", entry.name),
+                format!(
+                    "{} starts with `atlas:sum ignore` and must not be listed",
+                    entry.name
+                ),
                 HELP_FIX,
             ));
         } else {
@@ -196,7 +218,10 @@ fn entry_drifts(expected: &HashFile, parsed: &ParsedSum, ignored: &HashSet<Strin
             DriftKind::Added,
             Some(&e.name),
             anchor,
-            format!("{} is not listed in atlas.sum (a migration added without rehashing)", e.name),
+            format!(
+                "{} is not listed in atlas.sum (a migration added without rehashing)",
+                e.name
+            ),
             HELP_FIX,
         ));
     }
@@ -256,7 +281,8 @@ fn format_drift(parsed: &ParsedSum, bytes: &[u8], header_line: &LineRef) -> Drif
     } else if bytes.starts_with(b"\xef\xbb\xbf") {
         "it starts with a byte-order mark".to_string()
     } else {
-        "its lines are not spaced exactly as Atlas writes them (extra spaces or blank lines)".to_string()
+        "its lines are not spaced exactly as Atlas writes them (extra spaces or blank lines)"
+            .to_string()
     };
     drift(
         DriftKind::Format,
@@ -279,7 +305,11 @@ mod tests {
         d.iter().map(|d| d.kind).collect()
     }
 
-    const FILES: &[(&str, &str)] = &[("1_a.sql", "A;\n"), ("2_b.sql", "B;\n"), ("3_c.sql", "C;\n")];
+    const FILES: &[(&str, &str)] = &[
+        ("1_a.sql", "A;\n"),
+        ("2_b.sql", "B;\n"),
+        ("3_c.sql", "C;\n"),
+    ];
 
     #[test]
     fn exact_file_has_no_drift() {
@@ -290,7 +320,10 @@ mod tests {
     #[test]
     fn missing_sum_only_matters_with_migrations() {
         assert!(diagnose(&hf(&[]), None, &HashSet::new()).is_empty());
-        assert_eq!(kinds(&diagnose(&hf(FILES), None, &HashSet::new())), vec![DriftKind::Missing]);
+        assert_eq!(
+            kinds(&diagnose(&hf(FILES), None, &HashSet::new())),
+            vec![DriftKind::Missing]
+        );
     }
 
     #[test]
@@ -313,7 +346,11 @@ mod tests {
     #[test]
     fn first_edit_is_reported_with_its_knock_on() {
         let old = hf(FILES).marshal();
-        let new = hf(&[("1_a.sql", "A;\n"), ("2_b.sql", "B2;\n"), ("3_c.sql", "C;\n")]);
+        let new = hf(&[
+            ("1_a.sql", "A;\n"),
+            ("2_b.sql", "B2;\n"),
+            ("3_c.sql", "C;\n"),
+        ]);
         let d = diagnose(&new, Some(old.as_bytes()), &HashSet::new());
         assert_eq!(kinds(&d), vec![DriftKind::Edited]);
         assert_eq!(d[0].file.as_deref(), Some("2_b.sql"));
@@ -335,7 +372,10 @@ mod tests {
     fn wrong_header_alone() {
         let e = hf(FILES);
         let text = e.marshal().replacen("h1:", "h1:X", 1);
-        assert_eq!(kinds(&diagnose(&e, Some(text.as_bytes()), &HashSet::new())), vec![DriftKind::Header]);
+        assert_eq!(
+            kinds(&diagnose(&e, Some(text.as_bytes()), &HashSet::new())),
+            vec![DriftKind::Header]
+        );
     }
 
     #[test]
@@ -371,6 +411,9 @@ mod tests {
 
     #[test]
     fn empty_file() {
-        assert_eq!(kinds(&diagnose(&hf(FILES), Some(b""), &HashSet::new())), vec![DriftKind::Empty]);
+        assert_eq!(
+            kinds(&diagnose(&hf(FILES), Some(b""), &HashSet::new())),
+            vec![DriftKind::Empty]
+        );
     }
 }

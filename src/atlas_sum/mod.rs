@@ -33,12 +33,19 @@ pub struct DirSum {
 impl DirSum {
     /// Computes the expected `atlas.sum` from the directory's file `names`,
     /// reading each file in scope with `read`.
-    pub fn compute<F>(format: DirFormat, names: &[String], actual: Option<Vec<u8>>, mut read: F) -> crate::error::Result<DirSum>
+    pub fn compute<F>(
+        format: DirFormat,
+        names: &[String],
+        actual: Option<Vec<u8>>,
+        mut read: F,
+    ) -> crate::error::Result<DirSum>
     where
         F: FnMut(&str) -> crate::error::Result<Vec<u8>>,
     {
         let legacy_all_sql = format == DirFormat::GolangMigrate
-            && actual.as_deref().is_some_and(|b| ParsedSum::parse(b).lists_down_files());
+            && actual
+                .as_deref()
+                .is_some_and(|b| ParsedSum::parse(b).lists_down_files());
         let mut scope: Vec<&String> = names
             .iter()
             .filter(|n| format.in_sum_scope(n, legacy_all_sql))

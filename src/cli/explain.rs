@@ -2,7 +2,7 @@
 
 use super::print;
 use crate::error::{Error, Result};
-use crate::rules::{find, RULES, PLANNED};
+use crate::rules::{find, PLANNED, RULES};
 
 pub fn run(name: &str) -> Result<i32> {
     if let Some(rule) = find(name) {
@@ -19,5 +19,8 @@ pub fn run(name: &str) -> Result<i32> {
             names.join(", ")
         )));
     }
-    Err(Error::Usage(format!("no rule named `{name}`; rules: {}", names.join(", "))))
+    Err(Error::Usage(format!(
+        "no rule named `{name}`; rules: {}",
+        names.join(", ")
+    )))
 }

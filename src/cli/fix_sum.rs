@@ -87,7 +87,11 @@ pub fn run(global: &Global, args: &FixSumArgs) -> Result<i32> {
             print(&format!(
                 "{shown} is up to date ({} entr{})\n",
                 sum.expected.entries.len(),
-                if sum.expected.entries.len() == 1 { "y" } else { "ies" }
+                if sum.expected.entries.len() == 1 {
+                    "y"
+                } else {
+                    "ies"
+                }
             ));
         }
         return Ok(0);
@@ -108,7 +112,10 @@ pub fn run(global: &Global, args: &FixSumArgs) -> Result<i32> {
     }
     let text = sum.expected.marshal();
     if args.check {
-        print(&format!("{shown} would change{reason}:\n{}", changes.describe()));
+        print(&format!(
+            "{shown} would change{reason}:\n{}",
+            changes.describe()
+        ));
         print("run `migguard fix-sum` to rewrite it\n");
         return Ok(1);
     }

@@ -16,7 +16,12 @@ pub fn run(global: &Global) -> Result<i32> {
     }
     let width = RULES.iter().map(|r| r.name.len()).max().unwrap_or(0);
     for r in RULES {
-        print(&format!("{:width$}  {:5}  {}\n", r.name, r.default_severity.name(), r.summary));
+        print(&format!(
+            "{:width$}  {:5}  {}\n",
+            r.name,
+            r.default_severity.name(),
+            r.summary
+        ));
     }
     Ok(0)
 }

@@ -31,7 +31,9 @@ impl AtlasHcl {
         self.exclude
             .iter()
             .filter_map(|p| match p.split_once('[') {
-                Some((name, selector)) => (selector.trim_end_matches(']').replace(' ', "") == "type=table").then(|| name.to_string()),
+                Some((name, selector)) => (selector.trim_end_matches(']').replace(' ', "")
+                    == "type=table")
+                    .then(|| name.to_string()),
                 None => Some(p.clone()),
             })
             .collect()
@@ -53,11 +55,20 @@ impl AtlasHcl {
         })?;
         let ctx = locals_context(&body);
         for env in body.blocks().filter(|b| b.identifier() == "env") {
-            let Some(migration) = env.body().blocks().find(|b| b.identifier() == "migration") else {
+            let Some(migration) = env.body().blocks().find(|b| b.identifier() == "migration")
+            else {
                 continue;
             };
-            let attr = |key: &str| migration.body().attributes().find(|a| a.key() == key).map(|a| a.expr().clone());
-            let Some(dir_expr) = attr("dir") else { continue };
+            let attr = |key: &str| {
+                migration
+                    .body()
+                    .attributes()
+                    .find(|a| a.key() == key)
+                    .map(|a| a.expr().clone())
+            };
+            let Some(dir_expr) = attr("dir") else {
+                continue;
+            };
             let env_name = env.labels().first().map(|l| l.as_str().to_string());
             let eval = |key: &str, expr: &Expression| -> Result<Value> {
                 expr.evaluate(&ctx).map_err(|e| Error::File {
@@ -72,7 +83,10 @@ impl AtlasHcl {
             let dir_url = match eval("dir", &dir_expr)? {
                 Value::String(s) => s,
                 other => {
-                    return Err(Error::file(path, format!("`dir` of env {env_name:?} is not a string: {other}")));
+                    return Err(Error::file(
+                        path,
+                        format!("`dir` of env {env_name:?} is not a string: {other}"),
+                    ));
                 }
             };
             let (dir, query_format) = split_dir_url(&dir_url);
@@ -90,7 +104,10 @@ impl AtlasHcl {
             };
             let exclude = match attr("exclude") {
                 Some(expr) => match eval("exclude", &expr)? {
-                    Value::Array(items) => items.into_iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+                    Value::Array(items) => items
+                        .into_iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect(),
                     Value::String(s) => vec![s],
                     _ => Vec::new(),
                 },
@@ -125,7 +142,11 @@ fn locals_context(body: &Body) -> Context<'static> {
     let attrs: Vec<(String, Expression)> = body
         .blocks()
         .filter(|b| b.identifier() == "locals")
-        .flat_map(|b| b.body().attributes().map(|a| (a.key().to_string(), a.expr().clone())))
+        .flat_map(|b| {
+            b.body()
+                .attributes()
+                .map(|a| (a.key().to_string(), a.expr().clone()))
+        })
         .collect();
     let mut known = hcl::Map::<String, Value>::new();
     for _ in 0..4 {
@@ -201,14 +222,20 @@ lint {
 
     #[test]
     fn no_env_means_nothing_configured() {
-        assert_eq!(AtlasHcl::parse(Path::new("atlas.hcl"), "lint {}\n").unwrap(), AtlasHcl::default());
+        assert_eq!(
+            AtlasHcl::parse(Path::new("atlas.hcl"), "lint {}\n").unwrap(),
+            AtlasHcl::default()
+        );
     }
 
     #[test]
     fn errors_name_file_and_line() {
-        let err = AtlasHcl::parse(Path::new("atlas.hcl"), "env \"x\" {\n  migration {\n    dir = \n}\n")
-            .unwrap_err()
-            .to_string();
+        let err = AtlasHcl::parse(
+            Path::new("atlas.hcl"),
+            "env \"x\" {\n  migration {\n    dir = \n}\n",
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.starts_with("atlas.hcl:"), "{err}");
         let err = AtlasHcl::parse(
             Path::new("atlas.hcl"),

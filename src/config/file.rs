@@ -79,7 +79,10 @@ impl<'de> Deserialize<'de> for DirFormat {
         let s = String::deserialize(d)?;
         DirFormat::parse(&s).ok_or_else(|| {
             let names: Vec<&str> = DirFormat::ALL.iter().map(|f| f.name()).collect();
-            serde::de::Error::custom(format!("unknown migration format `{s}`, expected one of {}", names.join(", ")))
+            serde::de::Error::custom(format!(
+                "unknown migration format `{s}`, expected one of {}",
+                names.join(", ")
+            ))
         })
     }
 }
@@ -90,7 +93,8 @@ impl Config {
     pub fn parse(path: &Path, text: &str, known_rules: &[&str]) -> Result<Config> {
         let shown = display_path(path);
         // An empty file (or one with only comments) is an empty config.
-        let value: serde_yaml_ng::Value = serde_yaml_ng::from_str(text).map_err(|e| yaml_error(&shown, &e))?;
+        let value: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(text).map_err(|e| yaml_error(&shown, &e))?;
         if value.is_null() {
             return Ok(Config::default());
         }
@@ -114,7 +118,10 @@ impl Config {
 }
 
 fn yaml_error(path: &str, e: &serde_yaml_ng::Error) -> Error {
-    let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
+    let (line, column) = e
+        .location()
+        .map(|l| (l.line(), l.column()))
+        .unwrap_or((1, 1));
     let mut message = e.to_string();
     // The location is already in our prefix.
     if let Some(idx) = message.find(" at line ") {
@@ -133,7 +140,9 @@ fn key_position(text: &str, key: &str) -> (usize, usize) {
     for (i, line) in text.lines().enumerate() {
         let trimmed = line.trim_start();
         for candidate in [key.to_string(), format!("\"{key}\""), format!("'{key}'")] {
-            if trimmed.starts_with(&candidate) && trimmed[candidate.len()..].trim_start().starts_with(':') {
+            if trimmed.starts_with(&candidate)
+                && trimmed[candidate.len()..].trim_start().starts_with(':')
+            {
                 return (i + 1, line.len() - trimmed.len() + 1);
             }
         }
@@ -193,19 +202,27 @@ rules:
 
     #[test]
     fn unknown_key_names_key_and_line() {
-        let err = parse("base: main\nmigrations:\n  dri: x\n").unwrap_err().to_string();
+        let err = parse("base: main\nmigrations:\n  dri: x\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with(".migguard.yaml:3:"), "{err}");
         assert!(err.contains("unknown field `dri`"), "{err}");
     }
 
     #[test]
     fn unknown_rule_and_bad_values() {
-        let err = parse("rules:\n  sum-drfit: warn\n").unwrap_err().to_string();
+        let err = parse("rules:\n  sum-drfit: warn\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with(".migguard.yaml:2:3:"), "{err}");
         assert!(err.contains("sum-drfit"), "{err}");
-        let err = parse("migrations:\n  format: sqitch\n").unwrap_err().to_string();
+        let err = parse("migrations:\n  format: sqitch\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown migration format `sqitch`"), "{err}");
-        let err = parse("rules:\n  sum-drift: loud\n").unwrap_err().to_string();
+        let err = parse("rules:\n  sum-drift: loud\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("loud"), "{err}");
         let err = parse("generated: yes\n").unwrap_err().to_string();
         assert!(err.starts_with(".migguard.yaml:1:"), "{err}");

@@ -15,7 +15,11 @@ use crate::migrations::DirFormat;
 
 /// Where migration directories usually live, tried in order when neither
 /// `.migguard.yaml` nor `atlas.hcl` names one.
-pub const COMMON_LAYOUTS: [&str; 3] = ["migrations", "ent/migrate/migrations", "tools/migrate/migrations"];
+pub const COMMON_LAYOUTS: [&str; 3] = [
+    "migrations",
+    "ent/migrate/migrations",
+    "tools/migrate/migrations",
+];
 
 /// What the command line overrides.
 #[derive(Debug, Default, Clone)]
@@ -67,12 +71,24 @@ impl Settings {
             (cwd.join(dir), "--dir".to_string())
         } else if let Some(dir) = &config.migrations.dir {
             let shown = display_path(config_path.as_deref().unwrap_or(Path::new(FILE_NAME)));
-            (inside_root(&root, dir, &shown)?, format!("migrations.dir in {shown}"))
+            (
+                inside_root(&root, dir, &shown)?,
+                format!("migrations.dir in {shown}"),
+            )
         } else if let Some(dir) = hcl_dir {
-            let env = atlas_hcl.as_ref().and_then(|a| a.env.clone()).unwrap_or_default();
-            (inside_root(&root, &dir, "atlas.hcl")?, format!("atlas.hcl (env {env:?})"))
+            let env = atlas_hcl
+                .as_ref()
+                .and_then(|a| a.env.clone())
+                .unwrap_or_default();
+            (
+                inside_root(&root, &dir, "atlas.hcl")?,
+                format!("atlas.hcl (env {env:?})"),
+            )
         } else {
-            let found = COMMON_LAYOUTS.iter().map(|l| root.join(l)).find(|p| p.is_dir());
+            let found = COMMON_LAYOUTS
+                .iter()
+                .map(|l| root.join(l))
+                .find(|p| p.is_dir());
             match found {
                 Some(p) => (p, "detected".to_string()),
                 None => {
@@ -131,7 +147,11 @@ impl Settings {
     pub fn exempt_tables(&self) -> Vec<String> {
         match &self.config.conventions.exempt_tables {
             Some(globs) => globs.clone(),
-            None => self.atlas_hcl.as_ref().map(AtlasHcl::excluded_tables).unwrap_or_default(),
+            None => self
+                .atlas_hcl
+                .as_ref()
+                .map(AtlasHcl::excluded_tables)
+                .unwrap_or_default(),
         }
     }
 }
@@ -152,7 +172,10 @@ pub fn detect_format<'a>(names: impl IntoIterator<Item = &'a str>) -> DirFormat 
 /// The nearest folder at or above `start` that holds `.git` (a folder, or a
 /// file in worktrees and submodules).
 pub fn find_root(start: &Path) -> Option<PathBuf> {
-    start.ancestors().find(|p| p.join(".git").exists()).map(Path::to_path_buf)
+    start
+        .ancestors()
+        .find(|p| p.join(".git").exists())
+        .map(Path::to_path_buf)
 }
 
 /// Joins a path from a config file to the root, refusing absolute paths and
@@ -191,15 +214,24 @@ mod tests {
 
     #[test]
     fn detects_formats_from_names() {
-        assert_eq!(detect_format(["1_a.up.sql", "atlas.sum"]), DirFormat::GolangMigrate);
+        assert_eq!(
+            detect_format(["1_a.up.sql", "atlas.sum"]),
+            DirFormat::GolangMigrate
+        );
         assert_eq!(detect_format(["1_a.sql"]), DirFormat::Atlas);
     }
 
     #[test]
     fn config_paths_stay_inside() {
         let root = Path::new("/repo");
-        assert_eq!(inside_root(root, "db/m", "x").unwrap(), PathBuf::from("/repo/db/m"));
-        assert_eq!(inside_root(root, "./db/../m", "x").unwrap(), PathBuf::from("/repo/m"));
+        assert_eq!(
+            inside_root(root, "db/m", "x").unwrap(),
+            PathBuf::from("/repo/db/m")
+        );
+        assert_eq!(
+            inside_root(root, "./db/../m", "x").unwrap(),
+            PathBuf::from("/repo/m")
+        );
         assert!(inside_root(root, "../elsewhere", "x").is_err());
         assert!(inside_root(root, "/etc", "x").is_err());
     }

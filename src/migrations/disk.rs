@@ -42,7 +42,10 @@ impl DiskDir {
         }
         let meta = fs::metadata(path).map_err(|e| Error::read(path, e))?;
         if !meta.is_dir() {
-            return Err(Error::file(path, "the migration directory is a file, not a directory"));
+            return Err(Error::file(
+                path,
+                "the migration directory is a file, not a directory",
+            ));
         }
         let mut dir = DiskDir {
             path: path.to_path_buf(),
@@ -72,14 +75,19 @@ impl DiskDir {
                     continue;
                 }
                 resolve_inside(&full, &self.boundary)?;
-                file_type = fs::metadata(&full).map_err(|e| Error::read(&full, e))?.file_type();
+                file_type = fs::metadata(&full)
+                    .map_err(|e| Error::read(&full, e))?
+                    .file_type();
             }
             let rel = format!("{prefix}{name}");
             if file_type.is_dir() {
                 if recursive && !name.starts_with('.') {
                     self.scan(&full, &format!("{rel}/"), recursive)?;
                 } else if name.ends_with(".sql") && prefix.is_empty() {
-                    return Err(Error::file(&full, "a directory named like a migration file; Atlas would fail to read it"));
+                    return Err(Error::file(
+                        &full,
+                        "a directory named like a migration file; Atlas would fail to read it",
+                    ));
                 }
             } else {
                 self.names.push(rel);
@@ -89,7 +97,9 @@ impl DiskDir {
     }
 
     pub fn contains(&self, name: &str) -> bool {
-        self.names.binary_search_by(|n| n.as_str().cmp(name)).is_ok()
+        self.names
+            .binary_search_by(|n| n.as_str().cmp(name))
+            .is_ok()
     }
 
     /// Reads a listed file.
@@ -168,10 +178,14 @@ mod tests {
     fn missing_and_file_directories_are_errors() {
         let repo = tempfile::tempdir().unwrap();
         let root = repo.path().canonicalize().unwrap();
-        let err = DiskDir::open(&root.join("nope"), &root, false).unwrap_err().to_string();
+        let err = DiskDir::open(&root.join("nope"), &root, false)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("does not exist"), "{err}");
         std::fs::write(root.join("file"), "").unwrap();
-        let err = DiskDir::open(&root.join("file"), &root, false).unwrap_err().to_string();
+        let err = DiskDir::open(&root.join("file"), &root, false)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("is a file"), "{err}");
     }
 }

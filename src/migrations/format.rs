@@ -110,7 +110,9 @@ pub fn flyway_desc(path: &str) -> &str {
 /// non-numeric parts counting as 0.
 pub fn flyway_version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
     fn parts(s: &str) -> Vec<i64> {
-        s.split(['.', '_']).map(|p| p.parse::<i64>().unwrap_or(0)).collect()
+        s.split(['.', '_'])
+            .map(|p| p.parse::<i64>().unwrap_or(0))
+            .collect()
     }
     parts(a).cmp(&parts(b))
 }
@@ -141,7 +143,10 @@ mod tests {
 
     #[test]
     fn versions_and_descriptions() {
-        assert_eq!(local_version("20240826120919_init.up.sql"), "20240826120919");
+        assert_eq!(
+            local_version("20240826120919_init.up.sql"),
+            "20240826120919"
+        );
         assert_eq!(local_desc("20240826120919_init.up.sql"), "init.up");
         assert_eq!(local_version("1.sql"), "1");
         assert_eq!(local_desc("1.sql"), "");

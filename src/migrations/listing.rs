@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::format::{flyway_desc, flyway_version, flyway_version_cmp, local_desc, local_version, DirFormat};
+use super::format::{
+    flyway_desc, flyway_version, flyway_version_cmp, local_desc, local_version, DirFormat,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Migration {
@@ -112,10 +114,8 @@ fn flyway(mut names: Vec<&str>) -> Listing {
                 let bv = flyway_version(path);
                 versioned.retain(|v| *v > bv);
             }
-            b'V' => {
-                if baseline.is_none_or(|bl| flyway_version(bl) < flyway_version(path)) {
-                    versioned.push(path);
-                }
+            b'V' if baseline.is_none_or(|bl| flyway_version(bl) < flyway_version(path)) => {
+                versioned.push(path)
             }
             b'R' => repeatable.push(path),
             b'U' => {
@@ -172,7 +172,14 @@ mod tests {
     fn atlas_goose_dbmate_take_every_top_level_sql() {
         let names = ["2_b.sql", "1_a.sql", "sub/3.sql", "README.md"];
         let atlas = Listing::new(DirFormat::Atlas, names);
-        assert_eq!(atlas.migrations.iter().map(|m| m.up.as_str()).collect::<Vec<_>>(), ["1_a.sql", "2_b.sql"]);
+        assert_eq!(
+            atlas
+                .migrations
+                .iter()
+                .map(|m| m.up.as_str())
+                .collect::<Vec<_>>(),
+            ["1_a.sql", "2_b.sql"]
+        );
         assert_eq!(atlas.migrations[0].down, None);
         let goose = Listing::new(DirFormat::Goose, names);
         assert_eq!(goose.migrations[1].down.as_deref(), Some("2_b.sql"));
@@ -196,7 +203,15 @@ mod tests {
         let ups: Vec<&str> = l.migrations.iter().map(|m| m.up.as_str()).collect();
         // Atlas compares versions against the baseline as strings: "10" < "2",
         // so V10 is treated as covered by baseline 2, like V1.
-        assert_eq!(ups, ["B2__baseline.sql", "V3__third.sql", "v3/V3_1__fourth.sql", "R__views.sql"]);
+        assert_eq!(
+            ups,
+            [
+                "B2__baseline.sql",
+                "V3__third.sql",
+                "v3/V3_1__fourth.sql",
+                "R__views.sql"
+            ]
+        );
         assert_eq!(l.migrations[1].down.as_deref(), Some("U3__third.sql"));
     }
 }

@@ -5,6 +5,6 @@ mod disk;
 mod format;
 mod listing;
 
-pub use disk::{DiskDir, DirFile};
+pub use disk::{DirFile, DiskDir};
 pub use format::{flyway_version, flyway_version_cmp, local_desc, local_version, DirFormat};
 pub use listing::{Listing, Migration};

@@ -7,7 +7,9 @@ use crate::findings::Severity;
 /// Escapes per the workflow-command rules: data escapes `%`, CR and LF;
 /// properties also `:` and `,`.
 fn escape_data(s: &str) -> String {
-    s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
+    s.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
 }
 
 fn escape_property(s: &str) -> String {
@@ -49,9 +51,14 @@ mod tests {
     fn annotations_are_escaped() {
         let mut r = Report::new(Mode::All);
         r.findings.push(
-            Finding::new("sum-drift", Severity::Error, "db/a,b.sum", "50% wrong\nreally")
-                .at(3, 0..1)
-                .help("fix: it"),
+            Finding::new(
+                "sum-drift",
+                Severity::Error,
+                "db/a,b.sum",
+                "50% wrong\nreally",
+            )
+            .at(3, 0..1)
+            .help("fix: it"),
         );
         assert_eq!(
             render(&r),

@@ -3,7 +3,9 @@
 
 use std::fmt;
 
-use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode};
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
+};
 
 use super::Report;
 use crate::findings::{Finding, Severity};
@@ -24,7 +26,9 @@ impl fmt::Display for FindingDiagnostic<'_> {
         // Without a source snippet, the path would appear nowhere.
         match (&self.source, self.finding.line) {
             (Some(_), _) => f.write_str(&self.finding.message),
-            (None, Some(line)) => write!(f, "{}:{line}: {}", self.finding.path, self.finding.message),
+            (None, Some(line)) => {
+                write!(f, "{}:{line}: {}", self.finding.path, self.finding.message)
+            }
             (None, None) => write!(f, "{}: {}", self.finding.path, self.finding.message),
         }
     }
@@ -45,7 +49,8 @@ impl Diagnostic for FindingDiagnostic<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        (!self.finding.help.is_empty()).then(|| Box::new(&self.finding.help) as Box<dyn fmt::Display>)
+        (!self.finding.help.is_empty())
+            .then(|| Box::new(&self.finding.help) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -97,7 +102,11 @@ pub fn render(report: &Report, color: bool, quiet: bool) -> String {
 fn summary(report: &Report) -> String {
     let errors = report.count(Severity::Error);
     let warnings = report.count(Severity::Warn);
-    let files = format!("{} file{}", report.files, if report.files == 1 { "" } else { "s" });
+    let files = format!(
+        "{} file{}",
+        report.files,
+        if report.files == 1 { "" } else { "s" }
+    );
     if errors + warnings == 0 {
         format!("migguard: no findings ({files} checked)\n")
     } else {

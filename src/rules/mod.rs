@@ -43,7 +43,11 @@ pub fn find(name: &str) -> Option<&'static Rule> {
 
 /// Names accepted in config: implemented and planned rules.
 pub fn known_names() -> Vec<&'static str> {
-    RULES.iter().map(|r| r.name).chain(PLANNED.iter().copied()).collect()
+    RULES
+        .iter()
+        .map(|r| r.name)
+        .chain(PLANNED.iter().copied())
+        .collect()
 }
 
 #[cfg(test)]
@@ -58,7 +62,12 @@ mod tests {
             assert!(!names[i + 1..].contains(n), "{n} listed twice");
         }
         for r in RULES {
-            for section in ["## What it does", "## Why it matters", "## Example", "## How to fix"] {
+            for section in [
+                "## What it does",
+                "## Why it matters",
+                "## Example",
+                "## How to fix",
+            ] {
                 assert!(r.doc.contains(section), "{} lacks {section}", r.name);
             }
         }

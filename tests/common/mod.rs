@@ -74,7 +74,10 @@ pub fn atlas_sum(files: &[(&str, &[u8])]) -> String {
     for (name, bytes) in files {
         running.update(name.as_bytes());
         running.update(bytes);
-        entries.push((name.to_string(), STANDARD.encode(running.clone().finalize())));
+        entries.push((
+            name.to_string(),
+            STANDARD.encode(running.clone().finalize()),
+        ));
     }
     let mut header = Sha256::new();
     for (n, h) in &entries {
@@ -114,7 +117,14 @@ pub fn sum_of_ups(repo: &Repo) -> String {
         .filter(|n| n.ends_with(".up.sql"))
         .collect();
     names.sort();
-    let contents: Vec<Vec<u8>> = names.iter().map(|n| repo.read(&format!("{DIR}/{n}"))).collect();
-    let files: Vec<(&str, &[u8])> = names.iter().map(String::as_str).zip(contents.iter().map(Vec::as_slice)).collect();
+    let contents: Vec<Vec<u8>> = names
+        .iter()
+        .map(|n| repo.read(&format!("{DIR}/{n}")))
+        .collect();
+    let files: Vec<(&str, &[u8])> = names
+        .iter()
+        .map(String::as_str)
+        .zip(contents.iter().map(Vec::as_slice))
+        .collect();
     atlas_sum(&files)
 }

@@ -1,0 +1,58 @@
+//! The rule pages under `rules/` are the code's own documentation, and
+//! `migguard explain` / `migguard rules` print it.
+
+use std::path::Path;
+
+use migguard::rules::RULES;
+
+#[test]
+fn rule_pages_match_the_code() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    for rule in RULES {
+        let page = dir.join(format!("{}.md", rule.name));
+        let text = std::fs::read_to_string(&page).unwrap_or_default();
+        assert_eq!(
+            text,
+            rule.doc,
+            "{} is out of date: run `cargo run -q -- explain {} > rules/{}.md`",
+            page.display(),
+            rule.name,
+            rule.name
+        );
+        let index = std::fs::read_to_string(dir.join("README.md")).unwrap();
+        assert!(
+            index.contains(&format!("[{}]({}.md)", rule.name, rule.name)),
+            "rules/README.md lacks {}",
+            rule.name
+        );
+    }
+}
+
+#[test]
+fn explain_and_rules_commands() {
+    let out = assert_cmd::Command::cargo_bin("migguard")
+        .unwrap()
+        .args(["explain", "sum-drift"])
+        .assert()
+        .code(0);
+    assert_eq!(
+        String::from_utf8_lossy(&out.get_output().stdout),
+        migguard::rules::sum_drift::RULE.doc
+    );
+    let out = assert_cmd::Command::cargo_bin("migguard")
+        .unwrap()
+        .arg("rules")
+        .assert()
+        .code(0);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains("sum-drift") && text.contains("error"),
+        "{text}"
+    );
+    let out = assert_cmd::Command::cargo_bin("migguard")
+        .unwrap()
+        .args(["explain", "nope"])
+        .assert()
+        .code(2);
+    assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("no rule named `nope`"));
+}
