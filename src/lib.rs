@@ -9,11 +9,13 @@
 //! - [`cli`]: one module per command; exit codes
 
 pub mod atlas_sum;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod error;
 pub mod findings;
 pub mod fsutil;
+pub mod git;
 pub mod migrations;
 pub mod report;
 pub mod rules;

@@ -14,10 +14,8 @@ fn rule_pages_match_the_code() {
         assert_eq!(
             text,
             rule.doc,
-            "{} is out of date: run `cargo run -q -- explain {} > rules/{}.md`",
-            page.display(),
-            rule.name,
-            rule.name
+            "{} is out of date: run `bash rules/generate.sh`",
+            page.display()
         );
         let index = std::fs::read_to_string(dir.join("README.md")).unwrap();
         assert!(

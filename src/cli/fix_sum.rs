@@ -4,16 +4,25 @@ use std::collections::BTreeMap;
 
 use clap::Args;
 
-use super::{open_dir, print, Global};
+use super::{current_dir, open_dir, print, Global};
 use crate::atlas_sum::{DirSum, HashFile, ParsedSum, FILE_NAME};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
+use crate::git::{Git, Scope, Snapshot};
+use crate::migrations::{renumber, Listing};
 
 #[derive(Debug, Args)]
 pub struct FixSumArgs {
     /// Write nothing; exit 1 if atlas.sum would change
     #[arg(long)]
     check: bool,
+    /// First give this branch's migrations that are not newer than the newest
+    /// on --base fresh versions after it (after merging the base)
+    #[arg(long, requires = "base")]
+    renumber: bool,
+    /// The base revision for --renumber (e.g. origin/main)
+    #[arg(long, value_name = "REV")]
+    base: Option<String>,
 }
 
 /// What a rewrite changes, entry by entry.
@@ -76,6 +85,12 @@ impl Changes {
 }
 
 pub fn run(global: &Global, args: &FixSumArgs) -> Result<i32> {
+    if args.renumber {
+        let renamed = renumber(global, args)?;
+        if args.check && renamed {
+            return Ok(1);
+        }
+    }
     let settings = global.settings()?;
     let (dir, format) = open_dir(&settings)?;
     let actual = dir.read_optional(FILE_NAME)?;
@@ -124,6 +139,56 @@ pub fn run(global: &Global, args: &FixSumArgs) -> Result<i32> {
         print(&format!("rewrote {shown}{reason}:\n{}", changes.describe()));
     }
     Ok(0)
+}
+
+/// Renames the branch's non-linear migrations; returns whether any needs
+/// (or, with `--check`, would need) a rename.
+fn renumber(global: &Global, args: &FixSumArgs) -> Result<bool> {
+    let rev = args.base.as_deref().unwrap_or_default();
+    let git = Git::discover(&current_dir()?)?;
+    let settings = global.settings_at(Some(git.workdir.clone()))?;
+    let (dir, format) = open_dir(&settings)?;
+    let rel = git
+        .relative(&dir.path)
+        .ok_or_else(|| Error::Usage("the migration directory is outside the repository".into()))?;
+    let commit = git.require_commit(rev)?;
+    let mut scope = Scope::default();
+    scope.add_dir(&rel);
+    let base = Snapshot::from_tree(&git, git.tree_of(commit)?, &scope)?;
+    let base_names = base.list_dir(&rel, format.recursive());
+    let base_listing = Listing::new(format, base_names.iter().map(String::as_str));
+    let current = Listing::new(format, dir.names.iter().map(String::as_str));
+    let renames = renumber::plan(format, &base_listing, &current).map_err(Error::Usage)?;
+    if renames.is_empty() {
+        if !global.quiet {
+            print(&format!("no migration needs a new version: all of this branch's are newer than {rev}'s newest\n"));
+        }
+        return Ok(false);
+    }
+    for r in &renames {
+        if dir.contains(&r.to) && !renames.iter().any(|o| o.from == r.to) {
+            return Err(Error::file(
+                dir.path.join(&r.to),
+                "already exists: cannot renumber onto it",
+            ));
+        }
+    }
+    let verb = if args.check {
+        "would rename"
+    } else {
+        "renamed"
+    };
+    // Renames run from the newest down, so a target is free when it is used.
+    for r in renames.iter().rev() {
+        if !args.check {
+            let (from, to) = (dir.path.join(&r.from), dir.path.join(&r.to));
+            std::fs::rename(&from, &to).map_err(|e| Error::write(&from, e))?;
+        }
+    }
+    for r in &renames {
+        print(&format!("{verb} {} -> {}\n", r.from, r.to));
+    }
+    Ok(true)
 }
 
 #[cfg(test)]

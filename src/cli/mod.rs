@@ -2,6 +2,7 @@
 //! place where results become exit codes (0 clean, 1 findings at error
 //! severity, 2 could not do the job).
 
+mod check;
 mod explain;
 mod fix_sum;
 mod rules_list;
@@ -66,6 +67,8 @@ enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run every enabled rule on a change set (default: staged changes)
+    Check(check::CheckArgs),
     /// Check atlas.sum against the migration files (no git needed), like `atlas migrate validate`
     Validate,
     /// Rewrite atlas.sum exactly as `atlas migrate hash` would, also over merge-conflict markers
@@ -89,6 +92,7 @@ fn parse_dir_format(s: &str) -> std::result::Result<DirFormat, String> {
 impl Global {
     fn overrides(&self) -> Overrides {
         Overrides {
+            root: None,
             config: self.config.clone(),
             dir: self.dir.clone(),
             dir_format: self.dir_format,
@@ -129,10 +133,21 @@ impl Global {
     }
 
     fn settings(&self) -> Result<Settings> {
-        let cwd = std::env::current_dir()
-            .map_err(|e| Error::Usage(format!("cannot read the current directory: {e}")))?;
-        Settings::load(&cwd, &self.overrides(), &crate::rules::known_names())
+        self.settings_at(None)
     }
+
+    /// Settings with the repository root given (git's work tree).
+    fn settings_at(&self, root: Option<PathBuf>) -> Result<Settings> {
+        let cwd = current_dir()?;
+        let mut overrides = self.overrides();
+        overrides.root = root;
+        Settings::load(&cwd, &overrides, &crate::rules::known_names())
+    }
+}
+
+fn current_dir() -> Result<PathBuf> {
+    std::env::current_dir()
+        .map_err(|e| Error::Usage(format!("cannot read the current directory: {e}")))
 }
 
 /// The migration directory named by the settings, opened, with its format.
@@ -160,6 +175,7 @@ pub fn main() -> i32 {
         }
     };
     let result = match &cli.command {
+        Command::Check(args) => check::run(&cli.global, args),
         Command::Validate => validate::run(&cli.global),
         Command::FixSum(args) => fix_sum::run(&cli.global, args),
         Command::Explain { rule } => explain::run(rule),

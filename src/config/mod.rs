@@ -24,6 +24,8 @@ pub const COMMON_LAYOUTS: [&str; 3] = [
 /// What the command line overrides.
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
+    /// The repository root when the caller knows it (from git).
+    pub root: Option<PathBuf>,
     pub config: Option<PathBuf>,
     pub dir: Option<PathBuf>,
     pub dir_format: Option<DirFormat>,
@@ -47,7 +49,10 @@ pub struct Settings {
 impl Settings {
     pub fn load(cwd: &Path, overrides: &Overrides, known_rules: &[&str]) -> Result<Settings> {
         let cwd = cwd.canonicalize().map_err(|e| Error::read(cwd, e))?;
-        let root = find_root(&cwd).unwrap_or_else(|| cwd.clone());
+        let root = match &overrides.root {
+            Some(r) => r.clone(),
+            None => find_root(&cwd).unwrap_or_else(|| cwd.clone()),
+        };
         let config_path = match &overrides.config {
             Some(p) => Some(cwd.join(p)),
             None => Some(root.join(FILE_NAME)).filter(|p| p.is_file()),

@@ -159,3 +159,36 @@ mod tests {
         assert!(flyway_version_cmp("10", "9") == std::cmp::Ordering::Greater);
     }
 }
+
+/// Orders two versions as the format's migration tool does: Flyway's dotted
+/// numbers; otherwise numbers when both are numeric (golang-migrate parses
+/// versions as integers), else text.
+pub fn compare_versions(format: DirFormat, a: &str, b: &str) -> std::cmp::Ordering {
+    if format == DirFormat::Flyway {
+        return flyway_version_cmp(a, b);
+    }
+    let numeric = |s: &str| !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit());
+    if numeric(a) && numeric(b) {
+        let (a, b) = (a.trim_start_matches('0'), b.trim_start_matches('0'));
+        return a.len().cmp(&b.len()).then_with(|| a.cmp(b));
+    }
+    a.cmp(b)
+}
+
+#[cfg(test)]
+mod version_tests {
+    use super::*;
+    use std::cmp::Ordering::*;
+
+    #[test]
+    fn versions_compare_like_the_tools() {
+        assert_eq!(compare_versions(DirFormat::GolangMigrate, "9", "10"), Less);
+        assert_eq!(
+            compare_versions(DirFormat::GolangMigrate, "20240101000000", "20240101000000"),
+            Equal
+        );
+        assert_eq!(compare_versions(DirFormat::Atlas, "0010", "9"), Greater);
+        assert_eq!(compare_versions(DirFormat::Flyway, "1.10", "1.9"), Greater);
+        assert_eq!(compare_versions(DirFormat::Atlas, "b", "a"), Greater);
+    }
+}

@@ -4,7 +4,10 @@
 mod disk;
 mod format;
 mod listing;
+pub mod renumber;
 
 pub use disk::{DirFile, DiskDir};
-pub use format::{flyway_version, flyway_version_cmp, local_desc, local_version, DirFormat};
+pub use format::{
+    compare_versions, flyway_version, flyway_version_cmp, local_desc, local_version, DirFormat,
+};
 pub use listing::{Listing, Migration};

@@ -4,6 +4,7 @@
 mod github;
 mod human;
 mod json;
+mod sarif;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ pub enum Format {
     Human,
     Json,
     Github,
+    Sarif,
 }
 
 /// What the run checked.
@@ -88,6 +90,7 @@ impl Report {
             Format::Human => human::render(self, color, quiet),
             Format::Json => json::render(self),
             Format::Github => github::render(self),
+            Format::Sarif => sarif::render(self),
         }
     }
 }

@@ -2,9 +2,20 @@
 //! `migguard rules`, `migguard explain`, config validation and the reports'
 //! rule metadata. Each rule lives in its own file with its documentation.
 
-use crate::findings::Severity;
+use crate::check::CheckContext;
+use crate::error::Result;
+use crate::findings::{Finding, Severity};
 
+pub mod generated_edited;
+pub mod migration_edited;
+pub mod missing_down;
+pub mod non_linear;
 pub mod sum_drift;
+pub mod sum_history;
+
+/// What a rule runs: it reads the shared context and pushes findings at the
+/// severity it is given.
+pub type CheckFn = fn(&CheckContext, Severity, &mut Vec<Finding>) -> Result<()>;
 
 /// A rule's identity and documentation.
 #[derive(Debug)]
@@ -17,20 +28,25 @@ pub struct Rule {
     /// Markdown printed by `migguard explain NAME`: what it does, why it
     /// matters, an example, how to fix.
     pub doc: &'static str,
+    pub check: CheckFn,
+    /// Whether the rule needs a change set (it does not run with `--all`).
+    pub needs_change: bool,
 }
 
 /// Every rule migguard runs, in the order they are listed.
-pub static RULES: &[&Rule] = &[&sum_drift::RULE];
+pub static RULES: &[&Rule] = &[
+    &sum_drift::RULE,
+    &sum_history::RULE,
+    &migration_edited::RULE,
+    &non_linear::RULE,
+    &missing_down::RULE,
+    &generated_edited::RULE,
+];
 
 /// Rule names of the product contract that later releases implement. Config
 /// may already set their severity (so one `.migguard.yaml` serves every
 /// version), but nothing runs them yet.
 pub const PLANNED: &[&str] = &[
-    "sum-history",
-    "migration-edited",
-    "non-linear",
-    "missing-down",
-    "generated-edited",
     "missing-soft-delete",
     "unique-without-deleted-at",
     "view-missing-from-up",

@@ -1,6 +1,8 @@
 //! `sum-drift`: `atlas.sum` does not match the migration files.
 
-use crate::atlas_sum::DirSum;
+use crate::atlas_sum::{DirSum, FILE_NAME};
+use crate::check::{CheckContext, Side};
+use crate::error::Result;
 use crate::findings::{Finding, Severity};
 
 use super::Rule;
@@ -57,7 +59,20 @@ the migration files through a temporary file, and prints which entries it
 added, removed or rehashed. If a migration was edited after it was applied
 anywhere, revert the edit and write a new migration instead.
 "#,
+    check: check_change,
+    needs_change: false,
 };
+
+/// In `check`: the new side's directory (index, `HEAD`, or work tree).
+fn check_change(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
+    let names = ctx.dir_names(Side::New);
+    if names.is_empty() {
+        return Ok(());
+    }
+    let sum = ctx.new_sum()?;
+    check(&sum, &ctx.in_dir(FILE_NAME), severity, out);
+    Ok(())
+}
 
 /// Reports every difference between the directory and its `atlas.sum`.
 /// `sum_path` is the file's path relative to the repository root.

@@ -1,0 +1,201 @@
+//! `check`: builds the change set, runs every enabled rule on it, applies
+//! suppressions and severities, and returns the report.
+
+mod context;
+mod suppress;
+
+use std::sync::Arc;
+
+pub use context::{first_difference, line_span, CheckContext, Side};
+pub use suppress::{directives, Directive};
+
+use crate::config::{detect_format, Settings, FILE_NAME as CONFIG_FILE};
+use crate::error::{Error, Result};
+use crate::findings::Severity;
+use crate::git::{ChangeKind, Git, Scope, Snapshot};
+use crate::report::{Mode, Report};
+use crate::rules::RULES;
+
+/// What to compare.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `--staged`: the index is the new side (the default).
+    pub staged: bool,
+    /// `--base REV`.
+    pub base: Option<String>,
+    /// `--all`: whole-tree rules on the work tree, no change set.
+    pub all: bool,
+    /// `--regenerate`: run the generate command and compare.
+    pub regenerate: bool,
+}
+
+/// The refs tried, in order, for "created" in `--staged` mode.
+pub const DEFAULT_BASE_REFS: [&str; 3] = ["origin/HEAD", "origin/main", "main"];
+
+/// The paths rules read: the migration directory, generated paths and their
+/// sources, the views file, the ent schema and the config.
+pub fn scope(settings: &Settings, dir: &str) -> Scope {
+    let mut scope = Scope::default();
+    scope.add_dir(dir);
+    for g in &settings.config.generated {
+        for glob in g.paths.iter().chain(&g.sources) {
+            scope.add_glob(glob);
+        }
+    }
+    if let Some(views) = &settings.config.views.generated {
+        scope.add_file(views);
+    }
+    if let Some(schema) = &settings.config.ent.schema {
+        scope.add_dir(schema);
+    }
+    scope.add_file(CONFIG_FILE);
+    scope
+}
+
+pub fn run(
+    settings: &Settings,
+    git: &Git,
+    options: &Options,
+    runs: &dyn Fn(&str) -> bool,
+) -> Result<Report> {
+    let dir = git.relative(&settings.migrations_dir).ok_or_else(|| {
+        Error::Usage(format!(
+            "the migration directory {} is outside the repository {}",
+            settings.migrations_dir.display(),
+            git.workdir.display()
+        ))
+    })?;
+    let scope = scope(settings, &dir);
+    let head = git.head_commit()?;
+    let head_tree = |scope: &Scope| -> Result<Snapshot> {
+        match head {
+            Some(h) => Snapshot::from_tree(git, git.tree_of(h)?, scope),
+            None => Ok(Snapshot::empty()),
+        }
+    };
+    let (mode, base_commit, label, old, new, created) = if options.all {
+        let disk = Snapshot::from_disk(&git.workdir, &scope)?;
+        (
+            Mode::All,
+            None,
+            "the work tree".to_string(),
+            disk.clone(),
+            disk,
+            Snapshot::empty(),
+        )
+    } else if let Some(rev) = &options.base {
+        let head = head.ok_or_else(|| {
+            Error::Usage("HEAD has no commit yet: `--base` compares committed history".into())
+        })?;
+        let rev_commit = git.require_commit(rev)?;
+        let merge_base = git.merge_base(rev_commit, head, rev)?;
+        let old = Snapshot::from_tree(git, git.tree_of(merge_base)?, &scope)?;
+        let new = if options.staged {
+            Snapshot::from_index(git, &scope)?
+        } else {
+            head_tree(&scope)?
+        };
+        let label = format!("{rev} (merge base {})", &merge_base.to_string()[..12]);
+        (Mode::Base, Some(merge_base), label, old.clone(), new, old)
+    } else {
+        let old = head_tree(&scope)?;
+        let new = Snapshot::from_index(git, &scope)?;
+        let candidates: Vec<&str> = match &settings.config.base {
+            Some(b) => vec![b.as_str()],
+            None => DEFAULT_BASE_REFS.to_vec(),
+        };
+        let created_ref = candidates
+            .iter()
+            .find_map(|r| git.resolve_commit(r).map(|c| (*r, c)));
+        let (label, created, base_commit) = match created_ref {
+            Some((name, commit)) if Some(commit) != head => (
+                name.to_string(),
+                Snapshot::from_tree(git, git.tree_of(commit)?, &scope)?,
+                Some(commit),
+            ),
+            _ => ("HEAD".to_string(), old.clone(), head),
+        };
+        (Mode::Staged, base_commit, label, old, new, created)
+    };
+    let format = settings.dir_format.unwrap_or_else(|| {
+        let names = new.list_dir(&dir, false);
+        detect_format(names.iter().map(String::as_str))
+    });
+    let ctx = CheckContext::new(
+        settings,
+        git,
+        mode,
+        base_commit,
+        label,
+        old,
+        new,
+        created,
+        dir,
+        format,
+        options.regenerate,
+    );
+
+    let mut findings = Vec::new();
+    for rule in RULES {
+        let severity = settings.severity(rule.name, rule.default_severity);
+        if severity == Severity::Off || !runs(rule.name) || (rule.needs_change && mode == Mode::All)
+        {
+            continue;
+        }
+        (rule.check)(&ctx, severity, &mut findings)?;
+    }
+    let findings = apply_suppressions(&ctx, findings)?;
+
+    let mut report = Report::new(mode);
+    report.base = ctx.base_commit.map(|c| c.to_string());
+    report.files = ctx.new.files.len();
+    for f in &findings {
+        if report.sources.contains_key(&f.path) {
+            continue;
+        }
+        if let Some(bytes) = ctx.read(Side::New, &f.path)? {
+            report.add_source(&f.path, &bytes);
+        }
+    }
+    report.findings = findings;
+    report.sort();
+    Ok(report)
+}
+
+/// Reads directives from every file with a finding and every SQL or Go file
+/// the change adds or edits (so a reasonless ignore is reported even where
+/// no rule fired).
+fn apply_suppressions(
+    ctx: &CheckContext,
+    findings: Vec<crate::findings::Finding>,
+) -> Result<Vec<crate::findings::Finding>> {
+    let mut paths: Vec<String> = findings.iter().map(|f| f.path.clone()).collect();
+    let commented = |p: &str| p.ends_with(".sql") || p.ends_with(".go");
+    if ctx.mode == Mode::All {
+        paths.extend(
+            ctx.dir_names(Side::New)
+                .iter()
+                .map(|n| ctx.in_dir(n))
+                .filter(|p| commented(p)),
+        );
+    } else {
+        paths.extend(
+            ctx.changes
+                .iter()
+                .filter(|c| c.kind != ChangeKind::Deleted && commented(&c.path))
+                .map(|c| c.path.clone()),
+        );
+    }
+    paths.sort();
+    paths.dedup();
+    let mut files: Vec<(String, Arc<[u8]>)> = Vec::new();
+    for p in paths {
+        if let Some(bytes) = ctx.read(Side::New, &p)? {
+            files.push((p, bytes));
+        }
+    }
+    Ok(suppress::apply(findings, &files, |name| {
+        crate::rules::find(name)
+            .map(|r| (r.name, ctx.settings.severity(r.name, r.default_severity)))
+    }))
+}

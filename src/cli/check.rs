@@ -1,0 +1,42 @@
+//! `migguard check`: every enabled rule on a change set.
+
+use clap::Args;
+
+use super::{current_dir, print, Global};
+use crate::check::{self, Options};
+use crate::error::Result;
+use crate::git::Git;
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The change is the index against HEAD, read from the index (default);
+    /// with --base, the index against the merge base
+    #[arg(long)]
+    staged: bool,
+    /// The change is merge-base(REV, HEAD)..HEAD (committed state)
+    #[arg(long, value_name = "REV", conflicts_with = "all")]
+    base: Option<String>,
+    /// No change set: whole-tree rules on the work tree
+    #[arg(long, conflicts_with = "staged")]
+    all: bool,
+    /// Run each generated entry's command in a temporary checkout and compare
+    #[arg(long)]
+    regenerate: bool,
+}
+
+pub fn run(global: &Global, args: &CheckArgs) -> Result<i32> {
+    let git = Git::discover(&current_dir()?)?;
+    let settings = global.settings_at(Some(git.workdir.clone()))?;
+    // Validate --rule names before doing any work.
+    global.runs("sum-drift")?;
+    let options = Options {
+        staged: args.staged || args.base.is_none(),
+        base: args.base.clone(),
+        all: args.all,
+        regenerate: args.regenerate,
+    };
+    let runs = |name: &str| global.runs(name).unwrap_or(false);
+    let report = check::run(&settings, &git, &options, &runs)?;
+    print(&report.render(global.report_format(), global.color(), global.quiet));
+    Ok(report.exit_code())
+}

@@ -1,0 +1,428 @@
+//! One side of a change: the files of a commit's tree, of the index, or of the
+//! work tree, limited to the paths the rules look at (the migration directory,
+//! generated paths and their sources), so that a check on a repository of ten
+//! thousand files reads only the few trees it needs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use gix::ObjectId;
+
+use super::Git;
+use crate::error::{Error, Result};
+
+/// The paths a snapshot loads: folder prefixes (ending in `/`), exact files,
+/// or everything (`""`).
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    prefixes: Vec<String>,
+}
+
+impl Scope {
+    pub fn everything() -> Scope {
+        Scope {
+            prefixes: vec![String::new()],
+        }
+    }
+
+    /// A folder (everything below it).
+    pub fn add_dir(&mut self, dir: &str) {
+        let dir = dir.trim_end_matches('/');
+        self.prefixes.push(if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        });
+    }
+
+    /// One file.
+    pub fn add_file(&mut self, path: &str) {
+        self.prefixes.push(path.to_string());
+    }
+
+    /// What a glob can match: the folder before its first wildcard.
+    pub fn add_glob(&mut self, glob: &str) {
+        match glob.find(['*', '?', '[', '{']) {
+            None => self.add_file(glob),
+            Some(i) => match glob[..i].rfind('/') {
+                Some(slash) => self.add_dir(&glob[..slash]),
+                None => self.add_dir(""),
+            },
+        }
+    }
+
+    pub fn covers(&self, path: &str) -> bool {
+        self.prefixes.iter().any(|p| {
+            p.is_empty() || path == p || (p.ends_with('/') && path.starts_with(p.as_str()))
+        })
+    }
+
+    /// Whether anything below folder `dir` (ending in `/`) may be covered.
+    fn enters(&self, dir: &str) -> bool {
+        self.prefixes.iter().any(|p| {
+            p.is_empty() || p.starts_with(dir) || (p.ends_with('/') && dir.starts_with(p.as_str()))
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileRef {
+    /// A blob in the object database.
+    Blob { id: ObjectId, symlink: bool },
+    /// A file of the work tree.
+    Disk { symlink: bool },
+}
+
+#[derive(Clone)]
+enum Origin {
+    Empty,
+    Tree(ObjectId),
+    Index(Arc<gix::index::File>),
+    Disk(PathBuf),
+}
+
+#[derive(Clone)]
+pub struct Snapshot {
+    /// Repository-relative path to file.
+    pub files: BTreeMap<String, FileRef>,
+    origin: Origin,
+}
+
+impl std::fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("files", &self.files.len())
+            .finish()
+    }
+}
+
+fn tree_error(e: impl std::fmt::Display) -> Error {
+    Error::Usage(format!("cannot read a git tree: {e}"))
+}
+
+impl Snapshot {
+    /// No files: the side before the first commit.
+    pub fn empty() -> Snapshot {
+        Snapshot {
+            files: BTreeMap::new(),
+            origin: Origin::Empty,
+        }
+    }
+
+    pub fn from_tree(git: &Git, tree: ObjectId, scope: &Scope) -> Result<Snapshot> {
+        let mut files = BTreeMap::new();
+        walk_tree(git, tree, "", scope, &mut files)?;
+        Ok(Snapshot {
+            files,
+            origin: Origin::Tree(tree),
+        })
+    }
+
+    /// The index: what `git commit` would record. Unmerged and intent-to-add
+    /// entries are left out; sparse-index folders are expanded from their trees.
+    pub fn from_index(git: &Git, scope: &Scope) -> Result<Snapshot> {
+        if !git.repo.index_path().exists() {
+            return Ok(Snapshot {
+                files: BTreeMap::new(),
+                origin: Origin::Empty,
+            });
+        }
+        let index = git.repo.open_index().map_err(|e| {
+            Error::Usage(format!(
+                "cannot read the git index {}: {e}",
+                git.repo.index_path().display()
+            ))
+        })?;
+        let mut files = BTreeMap::new();
+        for entry in index.entries() {
+            if entry.stage_raw() != 0
+                || entry
+                    .flags
+                    .contains(gix::index::entry::Flags::INTENT_TO_ADD)
+            {
+                continue;
+            }
+            let Ok(path) = std::str::from_utf8(entry.path(&index)) else {
+                continue;
+            };
+            let mode = entry.mode;
+            if mode.is_sparse() {
+                let dir = format!("{}/", path.trim_end_matches('/'));
+                if scope.enters(&dir) {
+                    walk_tree(git, entry.id, &dir, scope, &mut files)?;
+                }
+                continue;
+            }
+            if mode == gix::index::entry::Mode::COMMIT || !scope.covers(path) {
+                continue;
+            }
+            files.insert(
+                path.to_string(),
+                FileRef::Blob {
+                    id: entry.id,
+                    symlink: mode == gix::index::entry::Mode::SYMLINK,
+                },
+            );
+        }
+        Ok(Snapshot {
+            files,
+            origin: Origin::Index(Arc::new(index)),
+        })
+    }
+
+    /// The work tree as it is on disk (for `--all`).
+    pub fn from_disk(root: &Path, scope: &Scope) -> Result<Snapshot> {
+        let mut files = BTreeMap::new();
+        for prefix in &scope.prefixes {
+            let full = root.join(prefix);
+            if prefix.is_empty() || prefix.ends_with('/') {
+                walk_disk(root, &full, prefix, &mut files)?;
+            } else if let Ok(meta) = std::fs::symlink_metadata(&full) {
+                if !meta.is_dir() {
+                    files.insert(
+                        prefix.clone(),
+                        FileRef::Disk {
+                            symlink: meta.file_type().is_symlink(),
+                        },
+                    );
+                }
+            }
+        }
+        Ok(Snapshot {
+            files,
+            origin: Origin::Disk(root.to_path_buf()),
+        })
+    }
+
+    pub fn contains(&self, path: &str) -> bool {
+        self.files.contains_key(path)
+    }
+
+    /// Files directly in folder `dir` (and below it when `recursive`), as
+    /// names relative to `dir`.
+    pub fn list_dir(&self, dir: &str, recursive: bool) -> Vec<String> {
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{}/", dir.trim_end_matches('/'))
+        };
+        self.files
+            .range(prefix.clone()..)
+            .take_while(|(p, _)| p.starts_with(&prefix))
+            .map(|(p, _)| p[prefix.len()..].to_string())
+            .filter(|rel| recursive || !rel.contains('/'))
+            .collect()
+    }
+
+    /// Whether `path` is the same file in both snapshots (same blob).
+    pub fn same_as(&self, other: &Snapshot, path: &str) -> bool {
+        matches!((self.files.get(path), other.files.get(path)), (Some(a @ FileRef::Blob { .. }), Some(b)) if a == b)
+    }
+
+    /// Reads a file; `None` when this side does not have it. Symlinks are
+    /// followed only to targets inside the repository.
+    pub fn read(&self, git: Option<&Git>, path: &str) -> Result<Option<Vec<u8>>> {
+        self.read_following(git, path, 0)
+    }
+
+    fn read_following(
+        &self,
+        git: Option<&Git>,
+        path: &str,
+        depth: usize,
+    ) -> Result<Option<Vec<u8>>> {
+        let entry = match self.files.get(path) {
+            Some(e) => Some(*e),
+            None => self.lookup(git, path)?,
+        };
+        match entry {
+            None => Ok(None),
+            Some(FileRef::Disk { .. }) => {
+                let Origin::Disk(root) = &self.origin else {
+                    return Ok(None);
+                };
+                let full = root.join(path);
+                let target = full.canonicalize().map_err(|e| Error::read(&full, e))?;
+                if !target.starts_with(root) {
+                    return Err(Error::file(
+                        &full,
+                        format!(
+                            "refusing to follow a symlink to {}: it points outside the repository",
+                            target.display()
+                        ),
+                    ));
+                }
+                std::fs::read(&full)
+                    .map(Some)
+                    .map_err(|e| Error::read(&full, e))
+            }
+            Some(FileRef::Blob { id, symlink }) => {
+                let git = git.ok_or_else(|| {
+                    Error::Usage("reading a git object needs a repository".into())
+                })?;
+                let bytes = git.read_blob(id)?;
+                if !symlink {
+                    return Ok(Some(bytes));
+                }
+                let target = String::from_utf8_lossy(&bytes).to_string();
+                let parent = path.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+                let joined =
+                    crate::config::lexically_normal(&Path::new("/").join(parent).join(&target));
+                let inside = !Path::new(&target).is_absolute() && !escapes(parent, &target);
+                if !inside || depth > 8 {
+                    return Err(Error::file(
+                        path,
+                        format!("refusing to follow a symlink to {target}: it points outside the repository"),
+                    ));
+                }
+                let resolved = joined.to_string_lossy().trim_start_matches('/').to_string();
+                self.read_following(Some(git), &resolved, depth + 1)
+            }
+        }
+    }
+
+    /// Finds a path outside the loaded scope (a symlink target).
+    fn lookup(&self, git: Option<&Git>, path: &str) -> Result<Option<FileRef>> {
+        match (&self.origin, git) {
+            (Origin::Tree(tree), Some(git)) => {
+                let tree = git.repo.find_tree(*tree).map_err(tree_error)?;
+                let entry = tree.lookup_entry_by_path(path).map_err(tree_error)?;
+                Ok(entry
+                    .filter(|e| e.mode().is_blob_or_symlink())
+                    .map(|e| FileRef::Blob {
+                        id: e.object_id(),
+                        symlink: e.mode().is_link(),
+                    }))
+            }
+            (Origin::Index(index), _) => {
+                Ok(index.entry_by_path(path.into()).map(|e| FileRef::Blob {
+                    id: e.id,
+                    symlink: e.mode == gix::index::entry::Mode::SYMLINK,
+                }))
+            }
+            (Origin::Disk(root), _) => Ok(root
+                .join(path)
+                .is_file()
+                .then_some(FileRef::Disk { symlink: false })),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Whether a link at folder `parent` pointing to `target` leaves the root.
+fn escapes(parent: &str, target: &str) -> bool {
+    let mut depth: isize = parent.split('/').filter(|c| !c.is_empty()).count() as isize;
+    for c in target.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                depth -= 1;
+                if depth < 0 {
+                    return true;
+                }
+            }
+            _ => depth += 1,
+        }
+    }
+    false
+}
+
+fn walk_tree(
+    git: &Git,
+    tree: ObjectId,
+    prefix: &str,
+    scope: &Scope,
+    out: &mut BTreeMap<String, FileRef>,
+) -> Result<()> {
+    let tree = git.repo.find_tree(tree).map_err(tree_error)?;
+    let decoded = tree.decode().map_err(tree_error)?;
+    for entry in &decoded.entries {
+        let Ok(name) = std::str::from_utf8(entry.filename) else {
+            continue;
+        };
+        let path = format!("{prefix}{name}");
+        if entry.mode.is_tree() {
+            let dir = format!("{path}/");
+            if scope.enters(&dir) {
+                walk_tree(git, entry.oid.to_owned(), &dir, scope, out)?;
+            }
+        } else if entry.mode.is_blob_or_symlink() && scope.covers(&path) {
+            out.insert(
+                path,
+                FileRef::Blob {
+                    id: entry.oid.to_owned(),
+                    symlink: entry.mode.is_link(),
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+fn walk_disk(
+    root: &Path,
+    dir: &Path,
+    prefix: &str,
+    out: &mut BTreeMap<String, FileRef>,
+) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::read(dir, e))?;
+        let Some(name) = entry.file_name().to_str().map(str::to_string) else {
+            continue;
+        };
+        if prefix.is_empty() && name == ".git" {
+            continue;
+        }
+        let file_type = entry
+            .file_type()
+            .map_err(|e| Error::read(entry.path(), e))?;
+        let rel = format!("{prefix}{name}");
+        if file_type.is_dir() {
+            walk_disk(root, &entry.path(), &format!("{rel}/"), out)?;
+        } else {
+            out.insert(
+                rel,
+                FileRef::Disk {
+                    symlink: file_type.is_symlink(),
+                },
+            );
+        }
+    }
+    let _ = root;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_matches_prefixes_files_and_globs() {
+        let mut s = Scope::default();
+        s.add_dir("tools/migrate/migrations");
+        s.add_glob("openmeter/ent/db/**");
+        s.add_glob("go.mod");
+        assert!(s.covers("tools/migrate/migrations/1.sql"));
+        assert!(!s.covers("tools/migrate/views.sql"));
+        assert!(s.covers("openmeter/ent/db/client.go"));
+        assert!(s.covers("go.mod"));
+        assert!(!s.covers("go.sum"));
+        assert!(s.enters("tools/"));
+        assert!(s.enters("openmeter/ent/db/sub/"));
+        assert!(!s.enters("docs/"));
+        let mut all = Scope::default();
+        all.add_glob("**/*.go");
+        assert!(all.covers("x/y.go") && all.enters("x/"));
+    }
+
+    #[test]
+    fn symlink_escapes_are_detected() {
+        assert!(escapes("a", "../../x"));
+        assert!(!escapes("a/b", "../c"));
+        assert!(escapes("", "../x"));
+    }
+}

@@ -1,0 +1,115 @@
+//! `migration-edited`: a created migration modified, deleted or renamed.
+
+use crate::check::{first_difference, line_span, CheckContext, Side};
+use crate::error::Result;
+use crate::findings::{Finding, Severity};
+use crate::git::ChangeKind;
+
+use super::Rule;
+
+pub const RULE: Rule = Rule {
+    name: "migration-edited",
+    default_severity: Severity::Error,
+    summary: "a created migration (.up.sql and .down.sql) modified, deleted or renamed",
+    doc: r#"# migration-edited
+
+## What it does
+Finds changes to migration files that are already *created*: files that exist
+on the base (the merge base in `--base` mode; in `--staged` mode the configured
+`base` ref, by default `origin/HEAD`, then `origin/main`, then `main`, else
+`HEAD`). Every `*.sql` file of the directory counts, including golang-migrate's
+`.down.sql` files, which `atlas.sum` does not cover. A modification points at
+the first line that differs from the created version; a rename is reported as
+an edit of the old file.
+
+Migrations that exist only on your branch are not created: regenerate them as
+often as you like.
+
+## Why it matters
+A created migration may already have run on a database. Editing it changes
+nothing there, so environments silently diverge; deleting or renaming it makes
+golang-migrate and Atlas see a different history than the one applied.
+
+## Example
+```sql
+-- 20240826120919_init.up.sql (on main since March)
+CREATE TABLE "customers" ("id" character(26) NOT NULL, "name" text NOT NULL);
+--                                                    ^ edited on this branch
+```
+
+## How to fix
+Revert the edit (`git checkout <base> -- <file>`) and write a new migration that
+makes the change. If the migration truly never ran anywhere, suppress the
+finding with `-- migguard:ignore migration-edited <reason>` above the statement.
+"#,
+    check,
+    needs_change: true,
+};
+
+fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
+    for change in ctx.dir_changes() {
+        // The old path of a deletion or rename: gone from a created file.
+        let gone = match &change.kind {
+            ChangeKind::Deleted => Some(change.path.as_str()),
+            ChangeKind::Renamed { from } => Some(from.as_str()),
+            _ => None,
+        };
+        if let Some(old) = gone.filter(|p| is_created_migration(ctx, p)) {
+            let message = match &change.kind {
+                ChangeKind::Renamed { .. } => format!(
+                    "{old} is a created migration (on {}) and was renamed to {}",
+                    ctx.created_label, change.path
+                ),
+                _ => format!(
+                    "{old} is a created migration (on {}) and was deleted",
+                    ctx.created_label
+                ),
+            };
+            let path = if matches!(change.kind, ChangeKind::Renamed { .. }) {
+                &change.path
+            } else {
+                old
+            };
+            out.push(
+                Finding::new(RULE.name, severity, path, message)
+                    .help("restore it under its original name: databases record applied migrations by version"),
+            );
+        }
+        // The new content of a created file that differs from the created one.
+        if change.kind == ChangeKind::Deleted || !is_created_migration(ctx, &change.path) {
+            continue;
+        }
+        if ctx.created.same_as(&ctx.new, &change.path) {
+            continue;
+        }
+        let (Some(created), Some(new)) = (
+            ctx.read(Side::Created, &change.path)?,
+            ctx.read(Side::New, &change.path)?,
+        ) else {
+            continue;
+        };
+        if created == new {
+            continue;
+        }
+        let line = first_difference(&created, &new);
+        let mut f = Finding::new(
+            RULE.name,
+            severity,
+            &change.path,
+            format!(
+                "{} is a created migration (on {}) and was edited at line {line}: databases that already ran it will not see the change",
+                change.path, ctx.created_label
+            ),
+        )
+        .help("revert the edit and write a new migration for the change");
+        if let Some(span) = line_span(&new, line) {
+            f = f.at(line, span);
+        }
+        out.push(f);
+    }
+    Ok(())
+}
+
+fn is_created_migration(ctx: &CheckContext, path: &str) -> bool {
+    ctx.dir_name(path).is_some_and(|n| ctx.is_migration(n)) && ctx.created.contains(path)
+}

@@ -1,0 +1,89 @@
+//! `non-linear`: a new migration whose version is not newer than the newest
+//! created one.
+
+use std::cmp::Ordering;
+
+use crate::check::{line_span, CheckContext, Side};
+use crate::error::Result;
+use crate::findings::{Finding, Severity};
+use crate::migrations::compare_versions;
+
+use super::Rule;
+
+pub const RULE: Rule = Rule {
+    name: "non-linear",
+    default_severity: Severity::Error,
+    summary: "a new migration whose version is not newer than the newest created one",
+    doc: r#"# non-linear
+
+## What it does
+Finds migrations that are not created yet (they exist on the new side but not on
+the base) whose version is not newer than the newest created migration. In
+`--base` mode the base is the merge base; in `--staged` mode it is the
+configured `base` ref (by default `origin/HEAD`, then `origin/main`, then
+`main`), else `HEAD`. Versions compare as the migration tool compares them:
+numerically for golang-migrate's timestamps, dotted numbers for Flyway.
+
+## Why it matters
+Databases record the highest version they ran. golang-migrate never applies a
+migration whose version is below that: your migration is silently skipped in
+production, while it runs fine on fresh databases and in tests. This typically
+happens when a branch that was created before another migration landed on main
+is merged after it.
+
+## Example
+```text
+main:   20240903155435_entitlements.up.sql   (created, applied in production)
+branch: 20240901000000_add_index.up.sql      (new, but older: skipped)
+```
+
+## How to fix
+Merge the base into your branch, then run
+`migguard fix-sum --renumber --base <base>`: it renames your branch's migrations
+to fresh versions after the base's newest (keeping their order and their
+`.up.sql`/`.down.sql` pairs) and rewrites `atlas.sum`.
+"#,
+    check,
+    needs_change: true,
+};
+
+fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
+    let created = ctx.listing(Side::Created);
+    let Some(newest) = created
+        .migrations
+        .iter()
+        .max_by(|a, b| compare_versions(ctx.format, &a.version, &b.version))
+    else {
+        return Ok(());
+    };
+    for m in ctx.listing(Side::New).migrations {
+        if created
+            .migrations
+            .iter()
+            .any(|c| c.up == m.up || c.version == m.version)
+        {
+            continue;
+        }
+        if compare_versions(ctx.format, &m.version, &newest.version) == Ordering::Greater {
+            continue;
+        }
+        let path = ctx.in_dir(&m.up);
+        let mut f = Finding::new(
+            RULE.name,
+            severity,
+            &path,
+            format!(
+                "{} has version {}, not newer than {} ({}), the newest migration on {}: databases that already ran it will skip this one",
+                m.up, m.version, newest.version, newest.up, ctx.created_label
+            ),
+        )
+        .help("merge the base, then run `migguard fix-sum --renumber --base <base>` to give this migration a newer version");
+        if let Some(bytes) = ctx.read(Side::New, &path)? {
+            if let Some(span) = line_span(&bytes, 1) {
+                f = f.at(1, span);
+            }
+        }
+        out.push(f);
+    }
+    Ok(())
+}
