@@ -108,7 +108,9 @@ impl Directive {
         if self.file_level {
             return true;
         }
-        f.line.is_some_and(|l| l > self.line && l <= self.covers_to)
+        // Its own line too: adding the comment is itself part of an edit.
+        f.line
+            .is_some_and(|l| l >= self.line && l <= self.covers_to)
     }
 }
 

@@ -68,8 +68,11 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
             );
         }
     }
-    for down in listing.orphan_downs.iter().filter(|d| relevant(d)) {
+    for down in &listing.orphan_downs {
         let up = down.trim_end_matches(".down.sql").to_string() + ".up.sql";
+        if !relevant(down) && !relevant(&up) {
+            continue;
+        }
         out.push(
             Finding::new(
                 RULE.name,

@@ -128,3 +128,112 @@ pub fn sum_of_ups(repo: &Repo) -> String {
         .collect();
     atlas_sum(&files)
 }
+
+/// A real git repository for scenario tests (tests may run git; the product
+/// never does).
+pub struct GitRepo {
+    pub repo: Repo,
+}
+
+impl GitRepo {
+    pub fn new() -> GitRepo {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let g = GitRepo { repo: Repo { dir } };
+        g.git(&["init", "-q", "-b", "main"]);
+        g.git(&["config", "user.email", "test@example.com"]);
+        g.git(&["config", "user.name", "Test"]);
+        g.git(&["config", "core.autocrlf", "false"]);
+        g.git(&["config", "commit.gpgsign", "false"]);
+        g
+    }
+
+    /// Runs git in the repository and returns its stdout; panics on failure.
+    pub fn git(&self, args: &[&str]) -> String {
+        self.git_in(".", args)
+    }
+
+    pub fn git_in(&self, sub: &str, args: &[&str]) -> String {
+        let out = std::process::Command::new("git")
+            .args(args)
+            .current_dir(self.repo.join(sub))
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_INDEX_FILE")
+            .env_remove("GIT_WORK_TREE")
+            .output()
+            .expect("git runs");
+        assert!(
+            out.status.success(),
+            "git {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    /// Runs git and returns whether it succeeded (for merges with conflicts).
+    pub fn git_ok(&self, args: &[&str]) -> bool {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(self.repo.path())
+            .output()
+            .expect("git runs")
+            .status
+            .success()
+    }
+
+    pub fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> &GitRepo {
+        self.repo.write(rel, content);
+        self
+    }
+
+    pub fn commit_all(&self, message: &str) {
+        self.git(&["add", "-A"]);
+        self.git(&["commit", "-q", "--allow-empty", "-m", message]);
+    }
+
+    pub fn stage_all(&self) {
+        self.git(&["add", "-A"]);
+    }
+
+    pub fn migguard(&self) -> Command {
+        self.repo.migguard()
+    }
+
+    /// Writes a golang-migrate pair and rehashes atlas.sum with the oracle.
+    pub fn add_migration(&self, stem: &str, up: &str) {
+        self.write(&format!("{DIR}/{stem}.up.sql"), up);
+        self.write(
+            &format!("{DIR}/{stem}.down.sql"),
+            format!("-- reverse of {stem}\n"),
+        );
+        self.rehash();
+    }
+
+    pub fn rehash(&self) {
+        let sum = sum_of_ups(&self.repo);
+        self.write(&format!("{DIR}/atlas.sum"), sum);
+    }
+}
+
+/// The findings of a JSON report as (rule, path, line, message).
+pub fn findings(out: &std::process::Output) -> Vec<(String, String, Option<u64>, String)> {
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["path"].as_str().unwrap().to_string(),
+                f["line"].as_u64(),
+                f["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
