@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{findings, GitRepo, DIR};
+use common::{findings, Found, GitRepo, DIR};
 
 const CONFIG: &str = r#"migrations:
   dir: tools/migrate/migrations
@@ -45,7 +45,7 @@ fn main_repo() -> GitRepo {
     g
 }
 
-fn check(g: &GitRepo, args: &[&str]) -> (i32, Vec<(String, String, Option<u64>, String)>) {
+fn check(g: &GitRepo, args: &[&str]) -> (i32, Vec<Found>) {
     let out = g
         .migguard()
         .arg("check")
@@ -56,7 +56,7 @@ fn check(g: &GitRepo, args: &[&str]) -> (i32, Vec<(String, String, Option<u64>, 
     (out.status.code().unwrap(), findings(&out))
 }
 
-fn rules_of(f: &[(String, String, Option<u64>, String)]) -> Vec<&str> {
+fn rules_of(f: &[Found]) -> Vec<&str> {
     let mut r: Vec<&str> = f.iter().map(|f| f.0.as_str()).collect();
     r.sort();
     r.dedup();

@@ -214,8 +214,11 @@ impl GitRepo {
     }
 }
 
-/// The findings of a JSON report as (rule, path, line, message).
-pub fn findings(out: &std::process::Output) -> Vec<(String, String, Option<u64>, String)> {
+/// A finding of a JSON report: (rule, path, line, message).
+pub type Found = (String, String, Option<u64>, String);
+
+/// The findings of a JSON report.
+pub fn findings(out: &std::process::Output) -> Vec<Found> {
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "not JSON ({e}): {}\nstderr: {}",
