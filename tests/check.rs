@@ -619,3 +619,42 @@ fn not_a_repository_or_bare_exits_2() {
         .code(2);
     assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("bare repository"));
 }
+
+#[test]
+fn a_new_migration_reusing_a_created_version_fails() {
+    let g = main_repo();
+    g.git(&["checkout", "-q", "-b", "feature"]);
+    g.add_migration("20240201000000_c", "CREATE TABLE c (id int);\n");
+    g.commit_all("same version");
+    let (code, f) = check(&g, &["--base", "main"]);
+    assert_eq!(code, 1);
+    assert!(
+        f.iter().any(|f| f.0 == "non-linear"
+            && f.3
+                .contains("20240201000000_c.up.sql has version 20240201000000")),
+        "{f:?}"
+    );
+    assert!(
+        f.iter()
+            .any(|f| f.0 == "sum-history" && f.3.contains("two migrations share a version")),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn staged_with_base_uses_the_index_against_the_merge_base() {
+    let g = main_repo();
+    g.git(&["checkout", "-q", "-b", "feature"]);
+    g.add_migration("20240301000000_c", "CREATE TABLE c (id int);\n");
+    g.commit_all("c");
+    g.write(
+        &format!("{DIR}/20240101000000_init.down.sql"),
+        "edited in the index\n",
+    );
+    g.stage_all();
+    // Committed state is clean; the index holds an edit of a created file.
+    assert_eq!(check(&g, &["--base", "main"]), (0, vec![]));
+    let (code, f) = check(&g, &["--staged", "--base", "main"]);
+    assert_eq!(code, 1);
+    assert_eq!(rules_of(&f), ["migration-edited"], "{f:?}");
+}

@@ -57,11 +57,9 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
         return Ok(());
     };
     for m in ctx.listing(Side::New).migrations {
-        if created
-            .migrations
-            .iter()
-            .any(|c| c.up == m.up || c.version == m.version)
-        {
+        // The same file is the created migration itself; the same version
+        // under another name is a duplicate, and not newer either.
+        if created.migrations.iter().any(|c| c.up == m.up) {
             continue;
         }
         if compare_versions(ctx.format, &m.version, &newest.version) == Ordering::Greater {

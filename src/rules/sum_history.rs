@@ -6,6 +6,7 @@ use crate::atlas_sum::{ParsedEntry, ParsedSum, FILE_NAME};
 use crate::check::{CheckContext, Side};
 use crate::error::Result;
 use crate::findings::{Finding, Severity};
+use crate::migrations::compare_versions;
 
 use super::Rule;
 
@@ -57,6 +58,14 @@ versions after the base's newest and rewrites `atlas.sum`.
     check,
     needs_change: true,
 };
+
+fn version_of(ctx: &CheckContext, name: &str) -> String {
+    crate::migrations::Listing::new(ctx.format, [name])
+        .migrations
+        .first()
+        .map(|m| m.version.clone())
+        .unwrap_or_else(|| crate::migrations::local_version(name).to_string())
+}
 
 fn valid_entries(bytes: &[u8]) -> Option<(ParsedSum, Vec<ParsedEntry>)> {
     let parsed = ParsedSum::parse(bytes);
@@ -134,6 +143,23 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
                 ),
                 "merge the base, then run `migguard fix-sum --renumber --base <base>` to move your migrations after it",
             ));
+        }
+    }
+    // Appended records must have strictly increasing versions, as the CI
+    // script OpenMeter runs demands: two migrations sharing a version collide.
+    if let Some(last) = last_base {
+        for pair in new[last..].windows(2) {
+            let (prev, cur) = (&pair[0], &pair[1]);
+            let (pv, cv) = (version_of(ctx, &prev.name), version_of(ctx, &cur.name));
+            if !base_names.contains(cur.name.as_str())
+                && compare_versions(ctx.format, &cv, &pv) != std::cmp::Ordering::Greater
+            {
+                out.push(finding(
+                    Some(&cur.line),
+                    format!("{} has version {cv}, not newer than {} just before it: two migrations share a version", cur.name, prev.name),
+                    "give one of them a newer version (`migguard fix-sum --renumber --base <base>`, or regenerate it)",
+                ));
+            }
         }
     }
     // Reordered base records.

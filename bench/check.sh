@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Benchmark: `migguard check` on a synthetic repository at OpenMeter's scale
+# (5,000+ commits, 10,000 files, 300 migration pairs, 500 generated files):
+#   - `check --staged` with one new migration staged (the pre-commit path),
+#     next to `git status --porcelain` on the same repository;
+#   - `check --base main` for the 50-commit feature branch (the CI path).
+# Targets: staged median under 50 ms and under 3x `git status --porcelain`.
+#
+#   bash bench/check.sh [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs="${1:-30}"
+cargo build --release --quiet
+bin="$PWD/target/release/migguard"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+python3 bench/synthetic_repo.py "$work/repo"
+cd "$work/repo"
+"$bin" check --staged -q || { echo "unexpected findings on the synthetic repository"; exit 1; }
+python3 "$OLDPWD/bench/timeit.py" --runs "$runs" --label "migguard check --staged" -- "$bin" check --staged
+python3 "$OLDPWD/bench/timeit.py" --runs "$runs" --label "git status --porcelain" -- git status --porcelain
+python3 "$OLDPWD/bench/timeit.py" --runs "$runs" --label "migguard check --base main (50-commit branch)" -- "$bin" check --base main
+python3 "$OLDPWD/bench/timeit.py" --runs "$runs" --label "migguard check --all" -- "$bin" check --all
