@@ -5,13 +5,15 @@
 mod check;
 mod explain;
 mod fix_sum;
+mod init;
+mod install_hook;
 mod rules_list;
 mod validate;
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Overrides, Settings};
 use crate::error::{Error, Result};
@@ -80,6 +82,24 @@ enum Command {
     },
     /// List the rules with their default severity
     Rules,
+    /// Write a commented .migguard.yaml for the layout found here
+    Init(init::InitArgs),
+    /// Install the git pre-commit hook (respects core.hooksPath)
+    InstallHook(install_hook::InstallHookArgs),
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// Print the man page (roff)
+    Man,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 fn parse_dir_format(s: &str) -> std::result::Result<DirFormat, String> {
@@ -165,6 +185,15 @@ fn print(text: &str) {
     let _ = std::io::stdout().write_all(text.as_bytes());
 }
 
+/// The man page, generated from the command-line definition.
+pub fn man_page() -> Result<String> {
+    let mut out = Vec::new();
+    clap_mangen::Man::new(Cli::command())
+        .render(&mut out)
+        .map_err(|e| Error::Usage(format!("cannot render the man page: {e}")))?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
 /// Runs migguard with the process's arguments and returns the exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
@@ -180,6 +209,21 @@ pub fn main() -> i32 {
         Command::FixSum(args) => fix_sum::run(&cli.global, args),
         Command::Explain { rule } => explain::run(rule),
         Command::Rules => rules_list::run(&cli.global),
+        Command::Init(args) => init::run(args),
+        Command::InstallHook(args) => install_hook::run(args),
+        Command::Completions { shell } => {
+            let shell = match shell {
+                Shell::Bash => clap_complete::Shell::Bash,
+                Shell::Zsh => clap_complete::Shell::Zsh,
+                Shell::Fish => clap_complete::Shell::Fish,
+            };
+            clap_complete::generate(shell, &mut Cli::command(), "migguard", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man => man_page().map(|text| {
+            print(&text);
+            0
+        }),
     };
     match result {
         Ok(code) => code,

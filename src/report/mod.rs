@@ -2,6 +2,7 @@
 //! (JSON), and for CI annotations (GitHub).
 
 mod github;
+mod gitlab;
 mod human;
 mod json;
 mod sarif;
@@ -18,6 +19,7 @@ pub enum Format {
     Json,
     Github,
     Sarif,
+    Gitlab,
 }
 
 /// What the run checked.
@@ -91,6 +93,7 @@ impl Report {
             Format::Json => json::render(self),
             Format::Github => github::render(self),
             Format::Sarif => sarif::render(self),
+            Format::Gitlab => gitlab::render(self),
         }
     }
 }
