@@ -43,6 +43,8 @@ pub struct Finding {
     pub span: Option<Range<usize>>,
     pub message: String,
     pub help: String,
+    /// A few words under the underlined source (human output).
+    pub label: Option<String>,
 }
 
 impl Finding {
@@ -61,6 +63,7 @@ impl Finding {
             span: None,
             message: message.into(),
             help: String::new(),
+            label: None,
         }
     }
 
@@ -68,6 +71,11 @@ impl Finding {
         self.line = Some(line);
         self.column = Some(1);
         self.span = Some(span);
+        self
+    }
+
+    pub fn label(mut self, label: impl Into<String>) -> Finding {
+        self.label = Some(label.into());
         self
     }
 

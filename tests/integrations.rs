@@ -25,12 +25,19 @@ fn say(line: &str) {
 /// PATH with the freshly built migguard first.
 fn path_with_migguard() -> String {
     let bin = assert_cmd::cargo::cargo_bin("migguard");
-    format!("{}:{}", bin.parent().unwrap().display(), std::env::var("PATH").unwrap_or_default())
+    format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }
 
 fn repo_with_migrations() -> GitRepo {
     let g = GitRepo::new();
-    g.write(".migguard.yaml", "migrations:\n  dir: tools/migrate/migrations\n  format: golang-migrate\n");
+    g.write(
+        ".migguard.yaml",
+        "migrations:\n  dir: tools/migrate/migrations\n  format: golang-migrate\n",
+    );
     g.add_migration("20240101000000_init", "CREATE TABLE a (id int);\n");
     g.commit_all("init");
     g
@@ -52,7 +59,11 @@ fn install_hook_blocks_a_bad_commit_and_uninstalls_cleanly() {
     assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("installed"));
     let hook = g.repo.join(".git/hooks/pre-commit");
     let text = std::fs::read_to_string(&hook).unwrap();
-    assert!(text.starts_with("#!/bin/sh") && text.contains("migguard check --staged") && text.contains("--no-verify"));
+    assert!(
+        text.starts_with("#!/bin/sh")
+            && text.contains("migguard check --staged")
+            && text.contains("--no-verify")
+    );
     g.migguard().arg("install-hook").assert().code(0); // idempotent
 
     let path = path_with_migguard();
@@ -61,16 +72,27 @@ fn install_hook_blocks_a_bad_commit_and_uninstalls_cleanly() {
     g.stage_all();
     let out = git_commit(&g, &path, "bad");
     assert!(!out.status.success(), "the hook let a bad commit through");
-    let err = String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
-    assert!(err.contains("migration-edited") && err.contains("--no-verify"), "{err}");
+    let err =
+        String::from_utf8_lossy(&out.stderr).to_string() + &String::from_utf8_lossy(&out.stdout);
+    assert!(
+        err.contains("migration-edited") && err.contains("--no-verify"),
+        "{err}"
+    );
     // A good commit.
     g.git(&["checkout", "-q", "HEAD", "--", DIR]);
     g.add_migration("20240201000000_b", "CREATE TABLE b (id int);\n");
     g.stage_all();
     let out = git_commit(&g, &path, "good");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
-    g.migguard().args(["install-hook", "--uninstall"]).assert().code(0);
+    g.migguard()
+        .args(["install-hook", "--uninstall"])
+        .assert()
+        .code(0);
     assert!(!hook.exists());
 }
 
@@ -83,23 +105,54 @@ fn install_hook_respects_hooks_path_and_foreign_hooks() {
     std::fs::write(g.repo.join(".githooks/pre-commit"), foreign).unwrap();
     let out = g.migguard().arg("install-hook").assert().code(2);
     let e = String::from_utf8_lossy(&out.get_output().stderr).to_string();
-    assert!(e.contains("not migguard's") && e.contains("migguard check --staged || exit $?") && e.contains("--force"), "{e}");
-    assert_eq!(std::fs::read_to_string(g.repo.join(".githooks/pre-commit")).unwrap(), foreign);
+    assert!(
+        e.contains("not migguard's")
+            && e.contains("migguard check --staged || exit $?")
+            && e.contains("--force"),
+        "{e}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(g.repo.join(".githooks/pre-commit")).unwrap(),
+        foreign
+    );
     // --uninstall leaves a foreign hook alone.
-    g.migguard().args(["install-hook", "--uninstall"]).assert().code(2);
-    assert_eq!(std::fs::read_to_string(g.repo.join(".githooks/pre-commit")).unwrap(), foreign);
+    g.migguard()
+        .args(["install-hook", "--uninstall"])
+        .assert()
+        .code(2);
+    assert_eq!(
+        std::fs::read_to_string(g.repo.join(".githooks/pre-commit")).unwrap(),
+        foreign
+    );
     // --force replaces it, keeping a copy that --uninstall restores.
-    g.migguard().args(["install-hook", "--force"]).assert().code(0);
-    assert!(std::fs::read_to_string(g.repo.join(".githooks/pre-commit")).unwrap().contains("migguard check"));
+    g.migguard()
+        .args(["install-hook", "--force"])
+        .assert()
+        .code(0);
+    assert!(std::fs::read_to_string(g.repo.join(".githooks/pre-commit"))
+        .unwrap()
+        .contains("migguard check"));
     assert!(!g.repo.join(".git/hooks/pre-commit").exists());
-    g.migguard().args(["install-hook", "--uninstall"]).assert().code(0);
-    assert_eq!(std::fs::read_to_string(g.repo.join(".githooks/pre-commit")).unwrap(), foreign);
+    g.migguard()
+        .args(["install-hook", "--uninstall"])
+        .assert()
+        .code(0);
+    assert_eq!(
+        std::fs::read_to_string(g.repo.join(".githooks/pre-commit")).unwrap(),
+        foreign
+    );
 }
 
 /// The manifest's git HEAD, if this checkout is a git repository.
 fn manifest_head() -> Option<String> {
-    let out = Process::new("git").args(["rev-parse", "HEAD"]).current_dir(manifest()).output().ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    let out = Process::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(manifest())
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 #[test]
@@ -109,11 +162,20 @@ fn pre_commit_framework_uses_the_hooks_of_this_repository() {
         return;
     };
     let venv = tempfile::tempdir().unwrap();
-    let ok = Process::new("python3").args(["-m", "venv"]).arg(venv.path()).status().is_ok_and(|s| s.success());
+    let ok = Process::new("python3")
+        .args(["-m", "venv"])
+        .arg(venv.path())
+        .status()
+        .is_ok_and(|s| s.success());
     let pip = venv.path().join("bin/pip");
     let installed = ok
         && Process::new(&pip)
-            .args(["install", "--quiet", "--disable-pip-version-check", "pre-commit"])
+            .args([
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "pre-commit",
+            ])
             .env("PIP_DEFAULT_TIMEOUT", "30")
             .status()
             .is_ok_and(|s| s.success());
@@ -130,7 +192,11 @@ fn pre_commit_framework_uses_the_hooks_of_this_repository() {
         ),
     );
     g.commit_all("pre-commit config");
-    let path = format!("{}:{}", venv.path().join("bin").display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        venv.path().join("bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let run = |args: &[&str]| {
         Process::new(args[0])
             .args(&args[1..])
@@ -146,20 +212,29 @@ fn pre_commit_framework_uses_the_hooks_of_this_repository() {
             .unwrap()
     };
     let out = run(&["pre-commit", "install"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Bad: a created migration edited.
     g.write(&format!("{DIR}/20240101000000_init.down.sql"), "edited\n");
     g.stage_all();
     let out = run(&["git", "commit", "-q", "-m", "bad"]);
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "pre-commit let a bad commit through:\n{text}");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "pre-commit let a bad commit through:\n{text}"
+    );
     assert!(text.contains("migration-edited"), "{text}");
     // Good: a new migration with its atlas.sum.
     g.git(&["checkout", "-q", "HEAD", "--", DIR]);
     g.add_migration("20240201000000_b", "CREATE TABLE b (id int);\n");
     g.stage_all();
     let out = run(&["git", "commit", "-q", "-m", "good"]);
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{text}");
 }
 
@@ -167,8 +242,17 @@ fn pre_commit_framework_uses_the_hooks_of_this_repository() {
 fn pre_commit_manifest_declares_both_hooks() {
     let text = std::fs::read_to_string(manifest().join(".pre-commit-hooks.yaml")).unwrap();
     let hooks: Vec<serde_yaml_ng::Value> = serde_yaml_ng::from_str(&text).unwrap();
-    let find = |id: &str| hooks.iter().find(|h| h["id"].as_str() == Some(id)).unwrap().clone();
-    for (id, entry) in [("migguard", "migguard check --staged"), ("migguard-fix-sum", "migguard fix-sum")] {
+    let find = |id: &str| {
+        hooks
+            .iter()
+            .find(|h| h["id"].as_str() == Some(id))
+            .unwrap()
+            .clone()
+    };
+    for (id, entry) in [
+        ("migguard", "migguard check --staged"),
+        ("migguard-fix-sum", "migguard fix-sum"),
+    ] {
         let h = find(id);
         assert_eq!(h["entry"].as_str(), Some(entry));
         assert_eq!(h["language"].as_str(), Some("rust"));
@@ -181,11 +265,23 @@ fn pre_commit_manifest_declares_both_hooks() {
 
 /// The alternatives of a `(a|b|c)$` pattern.
 fn regex_like(pattern: &str) -> Vec<String> {
-    pattern.trim_start_matches('(').trim_end_matches('$').trim_end_matches(')').split('|').map(str::to_string).collect()
+    pattern
+        .trim_start_matches('(')
+        .trim_end_matches('$')
+        .trim_end_matches(')')
+        .split('|')
+        .map(str::to_string)
+        .collect()
 }
 
 /// Parses a `migguard ...` command line with the real CLI definition.
 fn assert_cli_accepts(command: &str) {
+    // A GitHub expression `${{ x }}` is one shell word once expanded.
+    let mut command = command.to_string();
+    while let (Some(a), Some(b)) = (command.find("${{"), command.find("}}")) {
+        command.replace_range(a..b + 2, "EXPR");
+    }
+    let command = command.as_str();
     let words: Vec<&str> = command
         .split(['>', '|', ';'])
         .next()
@@ -212,7 +308,9 @@ fn migguard_commands(yaml: &serde_yaml_ng::Value, out: &mut Vec<String>) {
                 }
             }
         }
-        serde_yaml_ng::Value::Sequence(items) => items.iter().for_each(|v| migguard_commands(v, out)),
+        serde_yaml_ng::Value::Sequence(items) => {
+            items.iter().for_each(|v| migguard_commands(v, out))
+        }
         serde_yaml_ng::Value::Mapping(m) => m.values().for_each(|v| migguard_commands(v, out)),
         _ => {}
     }
@@ -221,11 +319,23 @@ fn migguard_commands(yaml: &serde_yaml_ng::Value, out: &mut Vec<String>) {
 #[test]
 fn ci_templates_parse_and_use_real_commands() {
     for (file, must) in [
-        ("ci/github-actions.yml", vec!["--base", "--format sarif", "fetch-depth: 0", "GITHUB_STEP_SUMMARY"]),
-        ("ci/gitlab-ci.yml", vec!["--base", "--format gitlab", "codequality", "GIT_DEPTH: 0"]),
+        (
+            "ci/github-actions.yml",
+            vec![
+                "--base",
+                "--format sarif",
+                "fetch-depth: 0",
+                "GITHUB_STEP_SUMMARY",
+            ],
+        ),
+        (
+            "ci/gitlab-ci.yml",
+            vec!["--base", "--format gitlab", "codequality", "GIT_DEPTH: 0"],
+        ),
     ] {
         let text = std::fs::read_to_string(manifest().join(file)).unwrap();
-        let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let yaml: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
         for m in must {
             assert!(text.contains(m), "{file} lacks {m}");
         }
@@ -243,15 +353,25 @@ fn gitlab_code_quality_format() {
     let g = repo_with_migrations();
     g.write(&format!("{DIR}/20240101000000_init.down.sql"), "edited\n");
     g.stage_all();
-    let out = g.migguard().args(["check", "--format", "gitlab"]).assert().code(1);
+    let out = g
+        .migguard()
+        .args(["check", "--format", "gitlab"])
+        .assert()
+        .code(1);
     let doc: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     let issue = &doc.as_array().unwrap()[0];
     assert_eq!(issue["check_name"], "migration-edited");
     assert_eq!(issue["severity"], "major");
-    assert_eq!(issue["location"]["path"], format!("{DIR}/20240101000000_init.down.sql"));
+    assert_eq!(
+        issue["location"]["path"],
+        format!("{DIR}/20240101000000_init.down.sql")
+    );
     assert_eq!(issue["location"]["lines"]["begin"], 1);
     assert_eq!(issue["fingerprint"].as_str().unwrap().len(), 64);
-    assert!(issue["description"].as_str().unwrap().contains("created migration"));
+    assert!(issue["description"]
+        .as_str()
+        .unwrap()
+        .contains("created migration"));
 }
 
 #[test]
@@ -263,7 +383,10 @@ fn init_detects_the_layout_and_never_overwrites() {
     );
     g.write("app/ent/schema/customer.go", "package schema\n");
     g.write("app/ent/entc.go", "package ent\n");
-    g.write("app/ent/db/client.go", "// Code generated by ent, DO NOT EDIT.\npackage db\n");
+    g.write(
+        "app/ent/db/client.go",
+        "// Code generated by ent, DO NOT EDIT.\npackage db\n",
+    );
     g.write("tools/migrate/views.sql", "-- views\n");
     g.write("go.mod", "module x\n");
     g.add_migration("20240101000000_init", "CREATE TABLE a (id int);\n");
@@ -289,32 +412,59 @@ fn init_detects_the_layout_and_never_overwrites() {
     assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("--force"));
     assert_eq!(g.repo.read(".migguard.yaml"), b"# mine\n");
     g.migguard().args(["init", "--force"]).assert().code(0);
-    assert!(String::from_utf8(g.repo.read(".migguard.yaml")).unwrap().contains("generated:"));
+    assert!(String::from_utf8(g.repo.read(".migguard.yaml"))
+        .unwrap()
+        .contains("generated:"));
 
     // Without atlas.hcl the directory and format are written out.
     let plain = Repo::new();
     plain.write("migrations/1_a.up.sql", "A;\n");
     plain.migguard().arg("init").assert().code(0);
     let text = String::from_utf8(plain.read(".migguard.yaml")).unwrap();
-    assert!(text.contains("  dir: migrations\n  format: golang-migrate"), "{text}");
+    assert!(
+        text.contains("  dir: migrations\n  format: golang-migrate"),
+        "{text}"
+    );
 }
 
 #[test]
 fn openmeter_preset_is_a_valid_config() {
     let text = std::fs::read_to_string(manifest().join("rules/presets/openmeter.yaml")).unwrap();
-    let config = migguard::config::Config::parse(Path::new("openmeter.yaml"), &text, &migguard::rules::known_names()).unwrap();
-    assert_eq!(config.migrations.dir.as_deref(), Some("tools/migrate/migrations"));
-    assert_eq!(config.generated[0].command.as_deref(), Some("make generate"));
+    let config = migguard::config::Config::parse(
+        Path::new("openmeter.yaml"),
+        &text,
+        &migguard::rules::known_names(),
+    )
+    .unwrap();
+    assert_eq!(
+        config.migrations.dir.as_deref(),
+        Some("tools/migrate/migrations")
+    );
+    assert_eq!(
+        config.generated[0].command.as_deref(),
+        Some("make generate")
+    );
 }
 
 #[test]
 fn completions_and_man_page() {
     for shell in ["bash", "zsh", "fish"] {
-        let out = assert_cmd::Command::cargo_bin("migguard").unwrap().args(["completions", shell]).assert().code(0);
+        let out = assert_cmd::Command::cargo_bin("migguard")
+            .unwrap()
+            .args(["completions", shell])
+            .assert()
+            .code(0);
         let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
-        assert!(text.contains("fix-sum") && text.contains("install-hook"), "{shell}");
+        assert!(
+            text.contains("fix-sum") && text.contains("install-hook"),
+            "{shell}"
+        );
     }
-    let out = assert_cmd::Command::cargo_bin("migguard").unwrap().arg("man").assert().code(0);
+    let out = assert_cmd::Command::cargo_bin("migguard")
+        .unwrap()
+        .arg("man")
+        .assert()
+        .code(0);
     let page = String::from_utf8_lossy(&out.get_output().stdout).to_string();
     assert!(page.contains(".TH migguard 1"));
     let committed: PathBuf = manifest().join("man/migguard.1");

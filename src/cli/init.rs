@@ -42,7 +42,9 @@ fn folders(root: &Path, depth: usize) -> Vec<String> {
     for _ in 0..depth {
         let mut next = Vec::new();
         for (dir, rel) in frontier {
-            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
             let mut names: Vec<String> = entries
                 .filter_map(|e| e.ok())
                 .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
@@ -51,7 +53,11 @@ fn folders(root: &Path, depth: usize) -> Vec<String> {
                 .collect();
             names.sort();
             for n in names {
-                let r = if rel.is_empty() { n.clone() } else { format!("{rel}/{n}") };
+                let r = if rel.is_empty() {
+                    n.clone()
+                } else {
+                    format!("{rel}/{n}")
+                };
                 out.push(r.clone());
                 next.push((dir.join(&n), r));
             }
@@ -69,16 +75,28 @@ pub fn detect(root: &Path) -> Result<Layout> {
         layout.atlas_hcl = Some(AtlasHcl::parse(&hcl, &text)?);
     }
     let dirs = folders(root, 5);
-    if layout.atlas_hcl.as_ref().and_then(|a| a.dir.as_ref()).is_none() {
+    if layout
+        .atlas_hcl
+        .as_ref()
+        .and_then(|a| a.dir.as_ref())
+        .is_none()
+    {
         layout.migrations_dir = COMMON_LAYOUTS
             .iter()
             .find(|l| root.join(l).is_dir())
             .map(|l| l.to_string());
         if let Some(dir) = &layout.migrations_dir {
             let names: Vec<String> = std::fs::read_dir(root.join(dir))
-                .map(|it| it.filter_map(|e| e.ok()?.file_name().into_string().ok()).collect())
+                .map(|it| {
+                    it.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                        .collect()
+                })
                 .unwrap_or_default();
-            layout.format = Some(detect_format(names.iter().map(String::as_str)).name().to_string());
+            layout.format = Some(
+                detect_format(names.iter().map(String::as_str))
+                    .name()
+                    .to_string(),
+            );
         }
     }
     layout.ent_schema = dirs
@@ -97,7 +115,13 @@ pub fn detect(root: &Path) -> Result<Layout> {
     layout.go_sum = root.join("go.sum").is_file();
     layout.views = std::iter::once(String::new())
         .chain(dirs)
-        .map(|d| if d.is_empty() { "views.sql".to_string() } else { format!("{d}/views.sql") })
+        .map(|d| {
+            if d.is_empty() {
+                "views.sql".to_string()
+            } else {
+                format!("{d}/views.sql")
+            }
+        })
         .find(|p| root.join(p).is_file());
     Ok(layout)
 }
@@ -157,7 +181,9 @@ pub fn render(layout: &Layout) -> String {
         ));
     }
     if let (Some(views), Some(schema)) = (&layout.views, &layout.ent_schema) {
-        entries.push(format!("  - paths: [\"{views}\"]\n    sources: [\"{schema}/**\"]\n"));
+        entries.push(format!(
+            "  - paths: [\"{views}\"]\n    sources: [\"{schema}/**\"]\n"
+        ));
     }
     if entries.is_empty() {
         y.push_str("# generated:\n#   - paths: [\"ent/db/**\"]\n#     sources: [\"ent/schema/**\", \"go.mod\", \"go.sum\"]\n#     header: true\n\n");
@@ -181,7 +207,11 @@ pub fn render(layout: &Layout) -> String {
     y.push_str("conventions:\n  soft_delete_column: deleted_at\n");
     match layout.atlas_hcl.as_ref().map(AtlasHcl::excluded_tables) {
         Some(tables) if !tables.is_empty() => {
-            y.push_str(&format!("  # Default: the tables atlas.hcl excludes, {}.\n  # exempt_tables: {}\n\n", quoted(&tables), quoted(&tables)));
+            y.push_str(&format!(
+                "  # Default: the tables atlas.hcl excludes, {}.\n  # exempt_tables: {}\n\n",
+                quoted(&tables),
+                quoted(&tables)
+            ));
         }
         _ => y.push_str("  exempt_tables: []\n\n"),
     }
@@ -197,7 +227,10 @@ pub fn run(args: &InitArgs) -> Result<i32> {
     };
     let path = root.join(FILE_NAME);
     if path.exists() && !args.force {
-        return Err(Error::file(&path, "already exists: not overwritten (use `migguard init --force` to replace it)"));
+        return Err(Error::file(
+            &path,
+            "already exists: not overwritten (use `migguard init --force` to replace it)",
+        ));
     }
     let text = render(&detect(&root)?);
     // Never write a file migguard itself would reject.

@@ -75,7 +75,10 @@ pub fn run(args: &InstallHookArgs) -> Result<i32> {
     }
     match &existing {
         Some(text) if text == HOOK => {
-            print(&format!("the migguard pre-commit hook is already installed at {}\n", hook.display()));
+            print(&format!(
+                "the migguard pre-commit hook is already installed at {}\n",
+                hook.display()
+            ));
             return Ok(0);
         }
         Some(text) if !is_ours(text) && !args.force => {
@@ -93,7 +96,8 @@ pub fn run(args: &InstallHookArgs) -> Result<i32> {
     std::fs::create_dir_all(&dir).map_err(|e| Error::write(&dir, e))?;
     write_atomic(&hook, HOOK.as_bytes())?;
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755)).map_err(|e| Error::write(&hook, e))?;
+    std::fs::set_permissions(&hook, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| Error::write(&hook, e))?;
     print(&format!(
         "installed the migguard pre-commit hook at {}\nskip it once in an emergency with `git commit --no-verify`\n",
         hook.display()

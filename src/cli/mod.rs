@@ -217,7 +217,12 @@ pub fn main() -> i32 {
                 Shell::Zsh => clap_complete::Shell::Zsh,
                 Shell::Fish => clap_complete::Shell::Fish,
             };
-            clap_complete::generate(shell, &mut Cli::command(), "migguard", &mut std::io::stdout());
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "migguard",
+                &mut std::io::stdout(),
+            );
             Ok(0)
         }
         Command::Man => man_page().map(|text| {

@@ -15,12 +15,21 @@ pub fn render(report: &Report) -> String {
         .map(|f| {
             // Stable across runs, distinct per finding (GitLab diffs reports by it).
             let mut h = Sha256::new();
-            for part in [f.rule, f.path.as_str(), &f.line.unwrap_or(0).to_string(), f.message.as_str()] {
+            for part in [
+                f.rule,
+                f.path.as_str(),
+                &f.line.unwrap_or(0).to_string(),
+                f.message.as_str(),
+            ] {
                 h.update(part.as_bytes());
                 h.update([0]);
             }
             let fingerprint: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-            let description = if f.help.is_empty() { f.message.clone() } else { format!("{} (help: {})", f.message, f.help) };
+            let description = if f.help.is_empty() {
+                f.message.clone()
+            } else {
+                format!("{} (help: {})", f.message, f.help)
+            };
             json!({
                 "description": description,
                 "check_name": f.rule,

@@ -69,10 +69,7 @@ impl Diagnostic for FindingDiagnostic<'_> {
 }
 
 fn short_label(f: &Finding) -> String {
-    match f.severity {
-        Severity::Error => "here".to_string(),
-        _ => "this".to_string(),
-    }
+    f.label.clone().unwrap_or_else(|| f.rule.to_string())
 }
 
 pub fn render(report: &Report, color: bool, quiet: bool) -> String {

@@ -126,7 +126,8 @@ fn hand_edits(
             &change.path,
             format!("{} is generated, and was {verb} while none of its sources changed ({sources_text}): a hand edit the next generation overwrites", change.path),
         )
-        .help("revert it; change the source instead and re-run the generator");
+        .help("revert it; change the source instead and re-run the generator")
+        .label("hand edit");
         if change.kind == ChangeKind::Modified {
             if let (Some(old), Some(new)) = (
                 ctx.read(Side::Old, &change.path)?,

@@ -101,7 +101,8 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
                 change.path, ctx.created_label
             ),
         )
-        .help("revert the edit and write a new migration for the change");
+        .help("revert the edit and write a new migration for the change")
+        .label("differs from the created migration");
         if let Some(span) = line_span(&new, line) {
             f = f.at(line, span);
         }

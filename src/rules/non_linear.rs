@@ -75,7 +75,8 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
                 m.up, m.version, newest.version, newest.up, ctx.created_label
             ),
         )
-        .help("merge the base, then run `migguard fix-sum --renumber --base <base>` to give this migration a newer version");
+        .help("merge the base, then run `migguard fix-sum --renumber --base <base>` to give this migration a newer version")
+        .label(format!("version {} <= {}", m.version, newest.version));
         if let Some(bytes) = ctx.read(Side::New, &path)? {
             if let Some(span) = line_span(&bytes, 1) {
                 f = f.at(1, span);

@@ -1,6 +1,6 @@
 //! `sum-drift`: `atlas.sum` does not match the migration files.
 
-use crate::atlas_sum::{DirSum, FILE_NAME};
+use crate::atlas_sum::{DirSum, DriftKind, FILE_NAME};
 use crate::check::{CheckContext, Side};
 use crate::error::Result;
 use crate::findings::{Finding, Severity};
@@ -78,7 +78,21 @@ fn check_change(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) 
 /// `sum_path` is the file's path relative to the repository root.
 pub fn check(sum: &DirSum, sum_path: &str, severity: Severity, out: &mut Vec<Finding>) {
     for d in sum.drifts() {
-        let mut f = Finding::new(RULE.name, severity, sum_path, d.message).help(d.help);
+        let label = match d.kind {
+            DriftKind::Added => "the missing entry belongs here",
+            DriftKind::Edited => "hash differs from the file",
+            DriftKind::Removed => "no such file",
+            DriftKind::Reordered => "out of order",
+            DriftKind::Duplicate => "listed twice",
+            DriftKind::Header => "does not match the entries",
+            DriftKind::Conflict => "merge-conflict marker",
+            DriftKind::Malformed => "not an entry",
+            DriftKind::Format => "not the layout Atlas writes",
+            DriftKind::Missing | DriftKind::Empty => "atlas.sum",
+        };
+        let mut f = Finding::new(RULE.name, severity, sum_path, d.message)
+            .help(d.help)
+            .label(label);
         if let Some(line) = &d.line {
             f = f.at(line.number, line.span.clone());
         }

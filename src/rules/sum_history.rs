@@ -94,7 +94,9 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
     };
     let label = &ctx.created_label;
     let finding = |line: Option<&crate::atlas_sum::LineRef>, message: String, help: &str| {
-        let mut f = Finding::new(RULE.name, severity, &path, message).help(help);
+        let mut f = Finding::new(RULE.name, severity, &path, message)
+            .help(help)
+            .label("breaks the append-only history");
         if let Some(l) = line {
             f = f.at(l.number, l.span.clone());
         }
