@@ -19,3 +19,4 @@ pub mod git;
 pub mod migrations;
 pub mod report;
 pub mod rules;
+pub mod sql;

@@ -81,6 +81,8 @@ impl HashFile {
 /// matches it at the very start of a file: `name` and its argument text.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Directive<'a> {
+    /// What precedes `atlas:` on the line (`-- ` for SQL comments).
+    pub prefix: &'a str,
     pub name: &'a str,
     pub arg: &'a str,
 }
@@ -116,6 +118,7 @@ pub fn leading_directive(content: &[u8]) -> Option<Directive<'_>> {
     };
     // The run is ASCII, so both slices are valid UTF-8.
     Some(Directive {
+        prefix: std::str::from_utf8(&run[..start]).ok()?,
         name: std::str::from_utf8(&run[name_start..name_end]).ok()?,
         arg: std::str::from_utf8(arg).ok()?,
     })
@@ -127,7 +130,8 @@ pub fn is_sum_ignored(content: &[u8]) -> bool {
         leading_directive(content),
         Some(Directive {
             name: "sum",
-            arg: "ignore"
+            arg: "ignore",
+            ..
         })
     )
 }
@@ -204,6 +208,7 @@ mod tests {
         assert_eq!(
             leading_directive(b"-- atlas:delimiter \\n\\n"),
             Some(Directive {
+                prefix: "-- ",
                 name: "delimiter",
                 arg: "\\n\\n"
             })
@@ -211,6 +216,7 @@ mod tests {
         assert_eq!(
             leading_directive(b"-- atlas:sum\n"),
             Some(Directive {
+                prefix: "-- ",
                 name: "sum",
                 arg: ""
             })

@@ -1,0 +1,10 @@
+//! Understanding the SQL: statements split as PostgreSQL would, parsed with
+//! sqlparser, replayed into a schema model; view definitions normalised.
+
+pub mod normalize;
+pub mod parse;
+pub mod schema;
+pub mod split;
+
+pub use parse::{ParsedFile, Stmt};
+pub use schema::{requires_null, Event, Origin, Replay, Schema};

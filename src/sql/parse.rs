@@ -1,0 +1,91 @@
+//! Parsing each statement with sqlparser (PostgreSQL dialect). A statement it
+//! cannot read (`DO $$ ... $$`, `ALTER SEQUENCE ... INCREMENT`, ...) is kept
+//! as opaque text with its span: it never stops the run.
+
+use std::ops::Range;
+
+use sqlparser::ast::Statement;
+use sqlparser::dialect::PostgreSqlDialect;
+use sqlparser::parser::Parser;
+
+use super::split::{line_of, split};
+
+#[derive(Debug, Clone)]
+pub struct Stmt {
+    /// Byte span of the statement's text in `ParsedFile::text`.
+    pub span: Range<usize>,
+    /// Where the comments before it start.
+    pub comments_start: usize,
+    /// 1-based line of the statement's first token.
+    pub line: usize,
+    /// The parsed statement(s); empty when sqlparser could not read it.
+    pub ast: Vec<Statement>,
+}
+
+impl Stmt {
+    pub fn is_opaque(&self) -> bool {
+        self.ast.is_empty()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ParsedFile {
+    /// The file as text (invalid UTF-8 replaced; line breaks are kept, so lines
+    /// match the bytes).
+    pub text: String,
+    pub stmts: Vec<Stmt>,
+}
+
+impl ParsedFile {
+    pub fn parse(bytes: &[u8]) -> ParsedFile {
+        let text = String::from_utf8_lossy(bytes).into_owned();
+        let stmts = split(&text)
+            .into_iter()
+            .map(|piece| {
+                let sql = &text[piece.span.clone()];
+                let ast = Parser::new(&PostgreSqlDialect {})
+                    .with_recursion_limit(64)
+                    .try_with_sql(sql)
+                    .and_then(|mut p| p.parse_statements())
+                    .unwrap_or_default();
+                Stmt {
+                    line: line_of(&text, piece.span.start),
+                    span: piece.span,
+                    comments_start: piece.comments_start,
+                    ast,
+                }
+            })
+            .collect();
+        ParsedFile { text, stmts }
+    }
+
+    pub fn opaque_count(&self) -> usize {
+        self.stmts.iter().filter(|s| s.is_opaque()).count()
+    }
+
+    pub fn stmt_text(&self, stmt: &Stmt) -> &str {
+        &self.text[stmt.span.clone()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_what_it_can_and_keeps_the_rest() {
+        let f = ParsedFile::parse(
+            b"CREATE TABLE \"a\" (\"id\" bigint NOT NULL, PRIMARY KEY (\"id\"));\nDO $$ BEGIN RAISE NOTICE 'x'; END $$;\nALTER SEQUENCE s INCREMENT BY 2;\n",
+        );
+        assert_eq!(f.stmts.len(), 3);
+        assert!(!f.stmts[0].is_opaque());
+        assert_eq!(f.stmts[1].line, 2);
+        assert!(f.opaque_count() >= 1);
+    }
+
+    #[test]
+    fn invalid_utf8_keeps_lines() {
+        let f = ParsedFile::parse(b"SELECT '\xff';\nSELECT 2;\n");
+        assert_eq!(f.stmts[1].line, 2);
+    }
+}
