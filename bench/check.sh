@@ -9,6 +9,7 @@
 #   bash bench/check.sh [RUNS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root="$PWD"
 runs="${1:-30}"
 cargo build --release --quiet
 bin="$PWD/target/release/migguard"
@@ -17,7 +18,7 @@ trap 'rm -rf "$work"' EXIT
 python3 bench/synthetic_repo.py "$work/repo"
 cd "$work/repo"
 "$bin" check --staged -q || { echo "unexpected findings on the synthetic repository"; exit 1; }
-python3 "$OLDPWD/bench/timeit.py" --runs "$runs" --label "migguard check --staged" -- "$bin" check --staged
-python3 "$OLDPWD/bench/timeit.py" --runs "$runs" --label "git status --porcelain" -- git status --porcelain
-python3 "$OLDPWD/bench/timeit.py" --runs "$runs" --label "migguard check --base main (50-commit branch)" -- "$bin" check --base main
-python3 "$OLDPWD/bench/timeit.py" --runs "$runs" --label "migguard check --all" -- "$bin" check --all
+python3 "$root/bench/timeit.py" --runs "$runs" --label "migguard check --staged" -- "$bin" check --staged
+python3 "$root/bench/timeit.py" --runs "$runs" --label "git status --porcelain" -- git status --porcelain
+python3 "$root/bench/timeit.py" --runs "$runs" --label "migguard check --base main (50-commit branch)" -- "$bin" check --base main
+python3 "$root/bench/timeit.py" --runs "$runs" --label "migguard check --all" -- "$bin" check --all

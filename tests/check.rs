@@ -39,8 +39,14 @@ fn main_repo() -> GitRepo {
         .write("gen.sh", GEN)
         .write("ent/schema/customer.go", schema)
         .write("ent/db/customer.go", generated(schema));
-    g.add_migration("20240101000000_init", "CREATE TABLE a (id int);\n");
-    g.add_migration("20240201000000_b", "CREATE TABLE b (id int);\n");
+    g.add_migration(
+        "20240101000000_init",
+        "CREATE TABLE a (id int, deleted_at timestamptz);\n",
+    );
+    g.add_migration(
+        "20240201000000_b",
+        "CREATE TABLE b (id int, deleted_at timestamptz);\n",
+    );
     g.commit_all("main");
     g
 }
@@ -67,7 +73,10 @@ fn rules_of(f: &[Found]) -> Vec<&str> {
 fn a_clean_change_passes_in_every_mode() {
     let g = main_repo();
     g.git(&["checkout", "-q", "-b", "feature"]);
-    g.add_migration("20240301000000_c", "CREATE TABLE c (id int);\n");
+    g.add_migration(
+        "20240301000000_c",
+        "CREATE TABLE c (id int, deleted_at timestamptz);\n",
+    );
     g.stage_all();
     assert_eq!(check(&g, &[]), (0, vec![]));
     g.commit_all("c");
@@ -103,7 +112,7 @@ fn editing_an_up_migration_is_caught_by_three_rules() {
     g.git(&["checkout", "-q", "-b", "feature"]);
     g.write(
         &format!("{DIR}/20240101000000_init.up.sql"),
-        "CREATE TABLE a (id bigint);\n",
+        "CREATE TABLE a (id bigint, deleted_at timestamptz);\n",
     );
     g.rehash();
     g.commit_all("edit up");
@@ -121,7 +130,7 @@ fn editing_an_up_migration_is_caught_by_three_rules() {
     // Without rehashing, sum-drift names it too.
     g.write(
         &format!("{DIR}/20240201000000_b.up.sql"),
-        "CREATE TABLE b (id bigint);\n",
+        "CREATE TABLE b (id bigint, deleted_at timestamptz);\n",
     );
     g.commit_all("edit again without rehash");
     let (_, f) = check(&g, &["--base", "main"]);
@@ -132,10 +141,16 @@ fn editing_an_up_migration_is_caught_by_three_rules() {
 fn branch_only_migrations_may_be_regenerated() {
     let g = main_repo();
     g.git(&["checkout", "-q", "-b", "feature"]);
-    g.add_migration("20240301000000_c", "CREATE TABLE c (id int);\n");
+    g.add_migration(
+        "20240301000000_c",
+        "CREATE TABLE c (id int, deleted_at timestamptz);\n",
+    );
     g.commit_all("c");
     // Regenerate c: not created (not on main), so no migration-edited.
-    g.add_migration("20240301000000_c", "CREATE TABLE c (id int, name text);\n");
+    g.add_migration(
+        "20240301000000_c",
+        "CREATE TABLE c (id int, name text, deleted_at timestamptz);\n",
+    );
     g.stage_all();
     assert_eq!(check(&g, &[]), (0, vec![]));
     g.commit_all("c again");
@@ -243,10 +258,16 @@ fn regenerate_in_base_mode_uses_the_base_command() {
 fn a_new_migration_older_than_mains_newest_fails() {
     let g = main_repo();
     g.git(&["checkout", "-q", "-b", "feature"]);
-    g.add_migration("20240315000000_mine", "CREATE TABLE mine (id int);\n");
+    g.add_migration(
+        "20240315000000_mine",
+        "CREATE TABLE mine (id int, deleted_at timestamptz);\n",
+    );
     g.commit_all("mine");
     g.git(&["checkout", "-q", "main"]);
-    g.add_migration("20240401000000_theirs", "CREATE TABLE theirs (id int);\n");
+    g.add_migration(
+        "20240401000000_theirs",
+        "CREATE TABLE theirs (id int, deleted_at timestamptz);\n",
+    );
     g.commit_all("theirs");
     g.git(&["checkout", "-q", "feature"]);
     // Before the merge the branch is linear against its merge base.
@@ -307,7 +328,10 @@ fn a_new_migration_older_than_mains_newest_fails() {
 fn a_rebase_is_fixed_by_renumber() {
     let g = main_repo();
     g.git(&["checkout", "-q", "-b", "feature"]);
-    g.add_migration("20240110000000_mine", "CREATE TABLE mine (id int);\n");
+    g.add_migration(
+        "20240110000000_mine",
+        "CREATE TABLE mine (id int, deleted_at timestamptz);\n",
+    );
     g.commit_all("mine");
     // Rebased onto main, the branch's migration sits before main's newest.
     let (code, f) = check(&g, &["--base", "main"]);
@@ -345,7 +369,7 @@ fn missing_down_and_sum_drift_on_the_staged_side() {
     let g = main_repo();
     g.write(
         &format!("{DIR}/20240301000000_c.up.sql"),
-        "CREATE TABLE c (id int);\n",
+        "CREATE TABLE c (id int, deleted_at timestamptz);\n",
     );
     g.stage_all();
     let (code, f) = check(&g, &[]);
@@ -369,7 +393,10 @@ fn missing_down_and_sum_drift_on_the_staged_side() {
 fn works_without_commits_from_subfolders_and_in_worktrees() {
     let g = GitRepo::new();
     g.write(".migguard.yaml", CONFIG);
-    g.add_migration("20240101000000_init", "CREATE TABLE a (id int);\n");
+    g.add_migration(
+        "20240101000000_init",
+        "CREATE TABLE a (id int, deleted_at timestamptz);\n",
+    );
     g.stage_all();
     assert_eq!(check(&g, &[]), (0, vec![]));
     g.commit_all("init");
@@ -624,7 +651,10 @@ fn not_a_repository_or_bare_exits_2() {
 fn a_new_migration_reusing_a_created_version_fails() {
     let g = main_repo();
     g.git(&["checkout", "-q", "-b", "feature"]);
-    g.add_migration("20240201000000_c", "CREATE TABLE c (id int);\n");
+    g.add_migration(
+        "20240201000000_c",
+        "CREATE TABLE c (id int, deleted_at timestamptz);\n",
+    );
     g.commit_all("same version");
     let (code, f) = check(&g, &["--base", "main"]);
     assert_eq!(code, 1);
@@ -645,7 +675,10 @@ fn a_new_migration_reusing_a_created_version_fails() {
 fn staged_with_base_uses_the_index_against_the_merge_base() {
     let g = main_repo();
     g.git(&["checkout", "-q", "-b", "feature"]);
-    g.add_migration("20240301000000_c", "CREATE TABLE c (id int);\n");
+    g.add_migration(
+        "20240301000000_c",
+        "CREATE TABLE c (id int, deleted_at timestamptz);\n",
+    );
     g.commit_all("c");
     g.write(
         &format!("{DIR}/20240101000000_init.down.sql"),

@@ -38,7 +38,10 @@ fn repo_with_migrations() -> GitRepo {
         ".migguard.yaml",
         "migrations:\n  dir: tools/migrate/migrations\n  format: golang-migrate\n",
     );
-    g.add_migration("20240101000000_init", "CREATE TABLE a (id int);\n");
+    g.add_migration(
+        "20240101000000_init",
+        "CREATE TABLE a (id int, deleted_at timestamptz);\n",
+    );
     g.commit_all("init");
     g
 }
@@ -80,7 +83,10 @@ fn install_hook_blocks_a_bad_commit_and_uninstalls_cleanly() {
     );
     // A good commit.
     g.git(&["checkout", "-q", "HEAD", "--", DIR]);
-    g.add_migration("20240201000000_b", "CREATE TABLE b (id int);\n");
+    g.add_migration(
+        "20240201000000_b",
+        "CREATE TABLE b (id int, deleted_at timestamptz);\n",
+    );
     g.stage_all();
     let out = git_commit(&g, &path, "good");
     assert!(
@@ -230,7 +236,10 @@ fn pre_commit_framework_uses_the_hooks_of_this_repository() {
     assert!(text.contains("migration-edited"), "{text}");
     // Good: a new migration with its atlas.sum.
     g.git(&["checkout", "-q", "HEAD", "--", DIR]);
-    g.add_migration("20240201000000_b", "CREATE TABLE b (id int);\n");
+    g.add_migration(
+        "20240201000000_b",
+        "CREATE TABLE b (id int, deleted_at timestamptz);\n",
+    );
     g.stage_all();
     let out = run(&["git", "commit", "-q", "-m", "good"]);
     let text =
@@ -389,7 +398,10 @@ fn init_detects_the_layout_and_never_overwrites() {
     );
     g.write("tools/migrate/views.sql", "-- views\n");
     g.write("go.mod", "module x\n");
-    g.add_migration("20240101000000_init", "CREATE TABLE a (id int);\n");
+    g.add_migration(
+        "20240101000000_init",
+        "CREATE TABLE a (id int, deleted_at timestamptz);\n",
+    );
     g.commit_all("layout");
     g.repo.migguard_in("app").arg("init").assert().code(0);
     let text = String::from_utf8(g.repo.read(".migguard.yaml")).unwrap();

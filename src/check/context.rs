@@ -14,9 +14,12 @@ use crate::error::Result;
 use crate::git::{Change, ChangeKind, Git, Snapshot};
 use crate::migrations::{DirFormat, Listing};
 use crate::report::Mode;
+use crate::sql::{ParsedFile, Replay};
 
 /// File contents by side and path (`None`: the side has no such file).
 type BlobCache = HashMap<(Side, String), Option<Arc<[u8]>>>;
+/// Parsed SQL by side and path.
+type ParseCache = HashMap<(Side, String), Arc<ParsedFile>>;
 
 /// Which snapshot a rule reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -47,7 +50,9 @@ pub struct CheckContext<'a> {
     /// `--regenerate` was given.
     pub regenerate: bool,
     cache: RefCell<BlobCache>,
+    parsed: RefCell<ParseCache>,
     sum: RefCell<Option<Arc<DirSum>>>,
+    replay: RefCell<Option<Arc<Replay>>>,
 }
 
 impl<'a> CheckContext<'a> {
@@ -84,7 +89,9 @@ impl<'a> CheckContext<'a> {
             format,
             regenerate,
             cache: RefCell::new(HashMap::new()),
+            parsed: RefCell::new(HashMap::new()),
             sum: RefCell::new(None),
+            replay: RefCell::new(None),
         }
     }
 
@@ -164,6 +171,148 @@ impl<'a> CheckContext<'a> {
         let sum = Arc::new(sum);
         *self.sum.borrow_mut() = Some(sum.clone());
         Ok(sum)
+    }
+
+    /// A SQL file parsed once. For goose and dbmate migrations only the up
+    /// section is kept (what replay applies).
+    pub fn parsed(&self, side: Side, path: &str) -> Result<Option<Arc<ParsedFile>>> {
+        if let Some(hit) = self.parsed.borrow().get(&(side, path.to_string())) {
+            return Ok(Some(hit.clone()));
+        }
+        let Some(bytes) = self.read(side, path)? else {
+            return Ok(None);
+        };
+        let parsed = Arc::new(ParsedFile::parse(self.up_section(path, &bytes)));
+        self.parsed
+            .borrow_mut()
+            .insert((side, path.to_string()), parsed.clone());
+        Ok(Some(parsed))
+    }
+
+    /// Parses many files at once, on every core (the blobs are read first:
+    /// git access stays on this thread).
+    pub fn parse_all(&self, side: Side, paths: &[String]) -> Result<()> {
+        let mut todo = Vec::new();
+        for p in paths {
+            if self.parsed.borrow().contains_key(&(side, p.clone())) {
+                continue;
+            }
+            if let Some(bytes) = self.read(side, p)? {
+                let end = self.up_section(p, &bytes).len();
+                todo.push((p.clone(), bytes, end));
+            }
+        }
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
+        let chunk = todo.len().div_ceil(threads).max(1);
+        let results: Vec<(String, ParsedFile)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = todo
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        part.iter()
+                            .map(|(p, b, end)| (p.clone(), ParsedFile::parse(&b[..*end])))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        let mut cache = self.parsed.borrow_mut();
+        for (p, f) in results {
+            cache.insert((side, p), Arc::new(f));
+        }
+        Ok(())
+    }
+
+    fn up_section<'b>(&self, path: &str, bytes: &'b [u8]) -> &'b [u8] {
+        let marker: &[u8] = match self.format {
+            DirFormat::Goose if self.dir_name(path).is_some() => b"-- +goose Down",
+            DirFormat::Dbmate if self.dir_name(path).is_some() => b"-- migrate:down",
+            _ => return bytes,
+        };
+        match bytes.windows(marker.len()).position(|w| w == marker) {
+            Some(i) => &bytes[..i],
+            None => bytes,
+        }
+    }
+
+    /// Migration files (up files) on the new side that are not created: the
+    /// change's new migrations (every migration with `--all`).
+    pub fn new_migrations(&self) -> Vec<String> {
+        let created: std::collections::HashSet<String> = self
+            .listing(Side::Created)
+            .migrations
+            .into_iter()
+            .map(|m| m.up)
+            .collect();
+        self.listing(Side::New)
+            .migrations
+            .into_iter()
+            .filter(|m| self.mode == Mode::All || !created.contains(&m.up))
+            .map(|m| self.in_dir(&m.up))
+            .collect()
+    }
+
+    /// Every migration's up statements of the new side, applied in order.
+    pub fn replay(&self) -> Result<Arc<Replay>> {
+        if let Some(r) = self.replay.borrow().as_ref() {
+            return Ok(r.clone());
+        }
+        let ups: Vec<String> = self
+            .listing(Side::New)
+            .migrations
+            .iter()
+            .map(|m| self.in_dir(&m.up))
+            .collect();
+        self.parse_all(Side::New, &ups)?;
+        let files: Vec<(String, Arc<ParsedFile>)> = ups
+            .into_iter()
+            .filter_map(|p| {
+                self.parsed
+                    .borrow()
+                    .get(&(Side::New, p.clone()))
+                    .cloned()
+                    .map(|f| (p, f))
+            })
+            .collect();
+        let replay = Arc::new(Replay::run(
+            files.iter().map(|(p, f)| (p.as_str(), f.as_ref())),
+        ));
+        *self.replay.borrow_mut() = Some(replay.clone());
+        Ok(replay)
+    }
+
+    /// Statements parsed so far, and how many of them sqlparser could not read.
+    /// SQL files parsed so far, their statements, and how many statements
+    /// sqlparser could not read.
+    pub fn statement_counts(&self) -> (usize, usize, usize) {
+        let parsed = self.parsed.borrow();
+        let (n, o) = parsed.values().fold((0, 0), |(n, o), f| {
+            (n + f.stmts.len(), o + f.opaque_count())
+        });
+        (parsed.len(), n, o)
+    }
+
+    /// The soft-delete column of the conventions (default `deleted_at`).
+    pub fn soft_delete_column(&self) -> &str {
+        self.settings
+            .config
+            .conventions
+            .soft_delete_column
+            .as_deref()
+            .unwrap_or("deleted_at")
+    }
+
+    /// Whether the change touches the migration directory or `path`.
+    pub fn touches_sql(&self, path: Option<&str>) -> bool {
+        self.mode == Mode::All
+            || self.dir_changes().next().is_some()
+            || path.is_some_and(|p| self.changes.iter().any(|c| c.paths().any(|x| x == p)))
     }
 
     /// Changes that touch the migration directory.

@@ -148,7 +148,18 @@ pub fn run(
 
     let mut report = Report::new(mode);
     report.base = ctx.base_commit.map(|c| c.to_string());
+    if mode == Mode::All {
+        // --all reads every SQL file of the directory (ups and downs).
+        let all: Vec<String> = ctx
+            .dir_names(Side::New)
+            .iter()
+            .filter(|n| n.ends_with(".sql"))
+            .map(|n| ctx.in_dir(n))
+            .collect();
+        ctx.parse_all(Side::New, &all)?;
+    }
     report.files = ctx.new.files.len();
+    (report.sql_files, report.statements, report.unparsed) = ctx.statement_counts();
     for f in &findings {
         if report.sources.contains_key(&f.path) {
             continue;

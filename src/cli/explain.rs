@@ -2,7 +2,7 @@
 
 use super::print;
 use crate::error::{Error, Result};
-use crate::rules::{find, PLANNED, RULES};
+use crate::rules::{find, RULES};
 
 pub fn run(name: &str) -> Result<i32> {
     if let Some(rule) = find(name) {
@@ -13,12 +13,6 @@ pub fn run(name: &str) -> Result<i32> {
         return Ok(0);
     }
     let names: Vec<&str> = RULES.iter().map(|r| r.name).collect();
-    if PLANNED.contains(&name) {
-        return Err(Error::Usage(format!(
-            "`{name}` is a rule of the migguard contract that this version does not implement yet; implemented: {}",
-            names.join(", ")
-        )));
-    }
     Err(Error::Usage(format!(
         "no rule named `{name}`; rules: {}",
         names.join(", ")

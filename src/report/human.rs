@@ -99,16 +99,22 @@ pub fn render(report: &Report, color: bool, quiet: bool) -> String {
 fn summary(report: &Report) -> String {
     let errors = report.count(Severity::Error);
     let warnings = report.count(Severity::Warn);
-    let files = format!(
-        "{} file{}",
+    let mut files = format!(
+        "{} file{} checked",
         report.files,
         if report.files == 1 { "" } else { "s" }
     );
+    if report.statements > 0 {
+        files.push_str(&format!(
+            ", {} SQL statements read, {} not parsed",
+            report.statements, report.unparsed
+        ));
+    }
     if errors + warnings == 0 {
-        format!("migguard: no findings ({files} checked)\n")
+        format!("migguard: no findings ({files})\n")
     } else {
         format!(
-            "migguard: {errors} error{}, {warnings} warning{} ({files} checked)\n",
+            "migguard: {errors} error{}, {warnings} warning{} ({files})\n",
             if errors == 1 { "" } else { "s" },
             if warnings == 1 { "" } else { "s" }
         )

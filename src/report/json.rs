@@ -30,6 +30,9 @@ struct Summary {
     errors: usize,
     warnings: usize,
     files: usize,
+    sql_files: usize,
+    statements: usize,
+    unparsed_statements: usize,
 }
 
 pub fn render(report: &Report) -> String {
@@ -54,6 +57,9 @@ pub fn render(report: &Report) -> String {
             errors: report.count(Severity::Error),
             warnings: report.count(Severity::Warn),
             files: report.files,
+            sql_files: report.sql_files,
+            statements: report.statements,
+            unparsed_statements: report.unparsed,
         },
     };
     let mut out =

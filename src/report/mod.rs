@@ -47,6 +47,11 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// Files examined.
     pub files: usize,
+    /// SQL statements read, and how many of them sqlparser could not parse
+    /// (kept as opaque text; not a finding unless a rule needed them).
+    pub sql_files: usize,
+    pub statements: usize,
+    pub unparsed: usize,
     /// File contents by report path, for showing the lines findings point at.
     pub sources: HashMap<String, Arc<str>>,
 }
@@ -58,6 +63,9 @@ impl Report {
             base: None,
             findings: Vec::new(),
             files: 0,
+            sql_files: 0,
+            statements: 0,
+            unparsed: 0,
             sources: HashMap::new(),
         }
     }

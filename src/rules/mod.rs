@@ -9,9 +9,13 @@ use crate::findings::{Finding, Severity};
 pub mod generated_edited;
 pub mod migration_edited;
 pub mod missing_down;
+pub mod missing_soft_delete;
 pub mod non_linear;
 pub mod sum_drift;
 pub mod sum_history;
+pub mod unique_without_deleted_at;
+pub mod view_missing_from_up;
+pub mod view_parity;
 
 /// What a rule runs: it reads the shared context and pushes findings at the
 /// severity it is given.
@@ -41,29 +45,19 @@ pub static RULES: &[&Rule] = &[
     &non_linear::RULE,
     &missing_down::RULE,
     &generated_edited::RULE,
-];
-
-/// Rule names of the product contract that later releases implement. Config
-/// may already set their severity (so one `.migguard.yaml` serves every
-/// version), but nothing runs them yet.
-pub const PLANNED: &[&str] = &[
-    "missing-soft-delete",
-    "unique-without-deleted-at",
-    "view-missing-from-up",
-    "view-parity",
+    &missing_soft_delete::RULE,
+    &unique_without_deleted_at::RULE,
+    &view_missing_from_up::RULE,
+    &view_parity::RULE,
 ];
 
 pub fn find(name: &str) -> Option<&'static Rule> {
     RULES.iter().copied().find(|r| r.name == name)
 }
 
-/// Names accepted in config: implemented and planned rules.
+/// Names accepted in config.
 pub fn known_names() -> Vec<&'static str> {
-    RULES
-        .iter()
-        .map(|r| r.name)
-        .chain(PLANNED.iter().copied())
-        .collect()
+    RULES.iter().map(|r| r.name).collect()
 }
 
 #[cfg(test)]

@@ -54,6 +54,8 @@ pub struct Schema {
 }
 
 #[derive(Debug, Clone)]
+// Events are few (one per statement at most); boxing them buys nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Event {
     TableCreated {
         table: String,
@@ -74,7 +76,7 @@ pub enum Event {
         or_replace: bool,
         /// The view existed when this statement ran.
         existed: bool,
-        query: Query,
+        query: Box<Query>,
         origin: Origin,
     },
     ViewDropped {
@@ -152,7 +154,7 @@ impl Replay {
                     name: name.clone(),
                     or_replace: cv.or_replace,
                     existed,
-                    query: query.clone(),
+                    query: Box::new(query.clone()),
                     origin: origin.clone(),
                 });
                 self.schema.views.insert(name, View { query, origin });
@@ -221,8 +223,30 @@ impl Replay {
             origin: origin.clone(),
         });
         for (constraint, columns) in uniques {
-            self.unique_added(&name, constraint, columns, None, &origin);
+            self.unique_constraint(&name, constraint, columns, &origin);
         }
+    }
+
+    /// A unique constraint: PostgreSQL backs it with an index of the
+    /// constraint's name (by default `<table>_<columns>_key`).
+    fn unique_constraint(
+        &mut self,
+        table: &str,
+        name: Option<String>,
+        columns: Vec<String>,
+        origin: &Origin,
+    ) {
+        let name = name.unwrap_or_else(|| format!("{table}_{}_key", columns.join("_")));
+        self.unique_added(table, Some(name.clone()), columns.clone(), None, origin);
+        self.schema.indexes.insert(
+            name,
+            Index {
+                table: table.to_string(),
+                columns,
+                unique: true,
+                predicate: None,
+            },
+        );
     }
 
     fn unique_added(
@@ -288,9 +312,12 @@ impl Replay {
                 }
                 for opt in &column_def.options {
                     if let ColumnOption::Unique(_) = opt.option {
-                        self.unique_added(table, None, vec![c.clone()], None, origin);
+                        self.unique_constraint(table, None, vec![c.clone()], origin);
                     }
                 }
+            }
+            AlterTableOperation::DropConstraint { name, .. } => {
+                self.schema.indexes.remove(&ident_name(name));
             }
             AlterTableOperation::DropColumn { column_names, .. } => {
                 if let Some(t) = self.schema.tables.get_mut(table) {
@@ -333,13 +360,7 @@ impl Replay {
             AlterTableOperation::AddConstraint { constraint, .. } => match constraint {
                 TableConstraint::Unique(u) => {
                     let columns = u.columns.iter().map(index_column).collect();
-                    self.unique_added(
-                        table,
-                        u.name.as_ref().map(ident_name),
-                        columns,
-                        None,
-                        origin,
-                    );
+                    self.unique_constraint(table, u.name.as_ref().map(ident_name), columns, origin);
                 }
                 TableConstraint::PrimaryKey(pk) => {
                     if let Some(t) = self.schema.tables.get_mut(table) {

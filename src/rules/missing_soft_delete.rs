@@ -1,0 +1,87 @@
+//! `missing-soft-delete`: a new table without the soft-delete column.
+
+use std::collections::HashSet;
+
+use crate::check::CheckContext;
+use crate::error::Result;
+use crate::findings::{Finding, Severity};
+use crate::sql::Event;
+
+use super::Rule;
+
+pub const RULE: Rule = Rule {
+    name: "missing-soft-delete",
+    default_severity: Severity::Error,
+    summary: "a new table (CREATE TABLE in a new migration) without the soft-delete column",
+    doc: r#"# missing-soft-delete
+
+## What it does
+Replays every migration in order and finds tables created by a new migration
+(one that is not on the base; every migration with `--all`) that, once all
+migrations ran, lack the soft-delete column (`conventions.soft_delete_column`,
+default `deleted_at`). A column added later by `ALTER TABLE ... ADD COLUMN`
+counts. Tables matching `conventions.exempt_tables` globs are exempt; without
+that setting, the tables `atlas.hcl` excludes (`exclude = ["t[type=table]"]`)
+are.
+
+## Why it matters
+The team's rule is that every entity supports soft delete: queries filter on
+`deleted_at IS NULL`, and unique indexes include it. A table without the column
+is either deleted for real (losing history) or cannot follow the conventions.
+
+## Example
+```sql
+-- create "invoices" table
+CREATE TABLE "invoices" ("id" character(26) NOT NULL, "namespace" character varying NOT NULL, PRIMARY KEY ("id"));
+```
+
+## How to fix
+Add the soft-delete mixin to the ent schema (`entutils.TimeMixin{}` provides
+`created_at`, `updated_at` and `deleted_at`) and regenerate the migration. If
+the table must not have it (a lock table, a backup), add it to
+`conventions.exempt_tables` or suppress with
+`-- migguard:ignore missing-soft-delete <reason>` above the statement.
+"#,
+    check,
+    needs_change: false,
+};
+
+pub fn exempt_set(ctx: &CheckContext) -> Result<globset::GlobSet> {
+    super::generated_edited::globset(&ctx.settings.exempt_tables())
+}
+
+fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
+    let new: HashSet<String> = ctx.new_migrations().into_iter().collect();
+    if new.is_empty() {
+        return Ok(());
+    }
+    let replay = ctx.replay()?;
+    let exempt = exempt_set(ctx)?;
+    let column = ctx.soft_delete_column();
+    for event in &replay.events {
+        let Event::TableCreated { table, origin } = event else {
+            continue;
+        };
+        if !new.contains(&origin.path) || exempt.is_match(table) {
+            continue;
+        }
+        let Some(final_table) = replay.schema.tables.get(table) else {
+            continue;
+        };
+        if final_table.columns.iter().any(|c| c == column) {
+            continue;
+        }
+        out.push(
+            Finding::new(
+                RULE.name,
+                severity,
+                &origin.path,
+                format!("table \"{table}\" is created without the soft-delete column \"{column}\": rows can only be deleted for real"),
+            )
+            .at(origin.line, origin.span.clone())
+            .label(format!("no \"{column}\""))
+            .help(format!("add the soft-delete mixin (entutils.TimeMixin{{}}) to the ent schema and regenerate, or list \"{table}\" in conventions.exempt_tables")),
+        );
+    }
+    Ok(())
+}

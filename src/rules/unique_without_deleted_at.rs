@@ -1,0 +1,119 @@
+//! `unique-without-deleted-at`: a unique index on a soft-delete table that
+//! ignores soft-deleted rows.
+
+use std::collections::HashSet;
+
+use crate::check::CheckContext;
+use crate::error::Result;
+use crate::findings::{Finding, Severity};
+use crate::sql::{requires_null, Event};
+
+use super::Rule;
+
+pub const RULE: Rule = Rule {
+    name: "unique-without-deleted-at",
+    default_severity: Severity::Error,
+    summary: "a new unique index on a soft-delete table that neither includes deleted_at, nor is partial on deleted_at IS NULL, nor includes the id",
+    doc: r#"# unique-without-deleted-at
+
+## What it does
+Finds unique indexes and unique constraints added by a new migration on a table
+that has the soft-delete column at that point of the history (default
+`deleted_at`; a column added later by `ALTER TABLE` counts from then on), unless
+the index
+
+- lists the soft-delete column, or
+- is partial with a predicate that requires it to be NULL
+  (`WHERE (deleted_at IS NULL)`, also as one term of an `AND`), or
+- includes the primary key or `id` (ids are never reused, so
+  `("namespace", "id")` is fine).
+
+## Why it matters
+A soft-deleted row still occupies its unique key: after deleting a customer with
+key `acme`, nobody can create a new `acme`. The application sees a unique
+violation for a row it cannot see.
+
+## Example
+```sql
+CREATE UNIQUE INDEX "customer_namespace_key" ON "customers" ("namespace", "key");
+-- fine:
+CREATE UNIQUE INDEX "customer_namespace_key" ON "customers" ("namespace", "key") WHERE (deleted_at IS NULL);
+```
+
+## How to fix
+In the ent schema, add `deleted_at` to the index
+(`index.Fields("namespace", "key", "deleted_at").Unique()`) or make it partial
+with `entsql.IndexWhere("deleted_at IS NULL")`, then regenerate the migration.
+"#,
+    check,
+    needs_change: false,
+};
+
+fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
+    let new: HashSet<String> = ctx.new_migrations().into_iter().collect();
+    if new.is_empty() {
+        return Ok(());
+    }
+    let replay = ctx.replay()?;
+    let exempt = super::missing_soft_delete::exempt_set(ctx)?;
+    let column = ctx.soft_delete_column();
+    for event in &replay.events {
+        let Event::UniqueAdded {
+            table,
+            name,
+            columns,
+            predicate,
+            table_columns,
+            primary_key,
+            origin,
+        } = event
+        else {
+            continue;
+        };
+        if !new.contains(&origin.path)
+            || exempt.is_match(table)
+            || !table_columns.iter().any(|c| c == column)
+        {
+            continue;
+        }
+        let includes_key = columns.iter().any(|c| c == "id")
+            || (!primary_key.is_empty() && primary_key.iter().all(|k| columns.contains(k)));
+        let partial = predicate.as_ref().is_some_and(|p| requires_null(p, column));
+        if columns.iter().any(|c| c == column) || partial || includes_key {
+            continue;
+        }
+        // A later migration that dropped or replaced the index repaired it.
+        if let Some(n) = name {
+            let still = replay.schema.indexes.get(n).is_some_and(|ix| {
+                ix.table == *table
+                    && ix.columns == *columns
+                    && ix.predicate.as_ref().map(ToString::to_string)
+                        == predicate.as_ref().map(ToString::to_string)
+            });
+            if !still {
+                continue;
+            }
+        }
+        let what = match name {
+            Some(n) => format!("unique index \"{n}\""),
+            None => "a unique constraint".to_string(),
+        };
+        out.push(
+            Finding::new(
+                RULE.name,
+                severity,
+                &origin.path,
+                format!(
+                    "{what} on \"{table}\" ({}) ignores soft-deleted rows: a deleted row keeps blocking its key",
+                    columns.join(", ")
+                ),
+            )
+            .at(origin.line, origin.span.clone())
+            .label(format!("add \"{column}\" or WHERE {column} IS NULL"))
+            .help(format!(
+                "in the ent schema use index.Fields(..., \"{column}\").Unique() or entsql.IndexWhere(\"{column} IS NULL\"), then regenerate"
+            )),
+        );
+    }
+    Ok(())
+}
