@@ -45,6 +45,9 @@ pub struct Finding {
     pub help: String,
     /// A few words under the underlined source (human output).
     pub label: Option<String>,
+    /// What the finding is about (a table, a table's unique key), so that an
+    /// SQL finding and an ent finding about the same thing are reported once.
+    pub subject: Option<String>,
 }
 
 impl Finding {
@@ -64,6 +67,7 @@ impl Finding {
             message: message.into(),
             help: String::new(),
             label: None,
+            subject: None,
         }
     }
 
@@ -76,6 +80,11 @@ impl Finding {
 
     pub fn label(mut self, label: impl Into<String>) -> Finding {
         self.label = Some(label.into());
+        self
+    }
+
+    pub fn subject(mut self, subject: impl Into<String>) -> Finding {
+        self.subject = Some(subject.into());
         self
     }
 

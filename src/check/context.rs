@@ -10,7 +10,9 @@ use gix::ObjectId;
 
 use crate::atlas_sum::{DirSum, FILE_NAME};
 use crate::config::Settings;
+use crate::ent::{GoFile, Package, World};
 use crate::error::Result;
+use crate::git::FileRef;
 use crate::git::{Change, ChangeKind, Git, Snapshot};
 use crate::migrations::{DirFormat, Listing};
 use crate::report::Mode;
@@ -53,6 +55,10 @@ pub struct CheckContext<'a> {
     parsed: RefCell<ParseCache>,
     sum: RefCell<Option<Arc<DirSum>>>,
     replay: RefCell<Option<Arc<Replay>>>,
+    ent: RefCell<HashMap<Side, Option<Arc<World>>>>,
+    /// Parsed Go files by blob: the base and the change share most of them.
+    go_files: RefCell<HashMap<gix::ObjectId, Arc<GoFile>>>,
+    ent_matters: RefCell<Option<bool>>,
 }
 
 impl<'a> CheckContext<'a> {
@@ -92,6 +98,9 @@ impl<'a> CheckContext<'a> {
             parsed: RefCell::new(HashMap::new()),
             sum: RefCell::new(None),
             replay: RefCell::new(None),
+            ent: RefCell::new(HashMap::new()),
+            go_files: RefCell::new(HashMap::new()),
+            ent_matters: RefCell::new(None),
         }
     }
 
@@ -313,6 +322,148 @@ impl<'a> CheckContext<'a> {
         self.mode == Mode::All
             || self.dir_changes().next().is_some()
             || path.is_some_and(|p| self.changes.iter().any(|c| c.paths().any(|x| x == p)))
+    }
+
+    /// The ent schema package and mixin packages of one side, read once;
+    /// `None` when `ent.schema` is not configured or the side has no schema.
+    pub fn ent_world(&self, side: Side) -> Result<Option<Arc<World>>> {
+        if let Some(hit) = self.ent.borrow().get(&side) {
+            return Ok(hit.clone());
+        }
+        let world = match &self.settings.config.ent.schema {
+            None => None,
+            Some(schema) => {
+                let mut packages = Vec::new();
+                let dirs = std::iter::once(schema.clone())
+                    .chain(self.settings.config.ent.mixin_packages.iter().cloned());
+                for (i, dir) in dirs.enumerate() {
+                    let dir = dir.trim_end_matches('/').to_string();
+                    let paths: Vec<String> = self
+                        .snapshot(side)
+                        .list_dir(&dir, false)
+                        .into_iter()
+                        .filter(|n| n.ends_with(".go") && !n.ends_with("_test.go"))
+                        .map(|n| format!("{dir}/{n}"))
+                        .collect();
+                    if i == 0 && paths.is_empty() {
+                        break;
+                    }
+                    packages.push(Package::from_files(&dir, self.go_files(side, &paths)?));
+                }
+                (!packages.is_empty()).then(|| Arc::new(World::new(packages)))
+            }
+        };
+        self.ent.borrow_mut().insert(side, world.clone());
+        Ok(world)
+    }
+
+    /// Parsed Go files, each blob parsed once for every side.
+    fn go_files(&self, side: Side, paths: &[String]) -> Result<Vec<Arc<GoFile>>> {
+        let blob = |p: &str| match self.snapshot(side).files.get(p) {
+            Some(FileRef::Blob { id, .. }) => Some(*id),
+            _ => None,
+        };
+        let mut todo = Vec::new();
+        for p in paths {
+            let cached = blob(p).is_some_and(|id| self.go_files.borrow().contains_key(&id));
+            if !cached {
+                if let Some(bytes) = self.read(side, p)? {
+                    todo.push((p.clone(), bytes.to_vec()));
+                }
+            }
+        }
+        let mut by_path: HashMap<String, Arc<GoFile>> = HashMap::new();
+        for f in GoFile::parse_many(todo) {
+            let f = Arc::new(f);
+            if let Some(id) = blob(&f.path) {
+                self.go_files.borrow_mut().insert(id, f.clone());
+            }
+            by_path.insert(f.path.clone(), f);
+        }
+        Ok(paths
+            .iter()
+            .filter_map(|p| {
+                by_path
+                    .get(p)
+                    .cloned()
+                    .or_else(|| blob(p).and_then(|id| self.go_files.borrow().get(&id).cloned()))
+            })
+            .collect())
+    }
+
+    /// Whether the change can add an ent schema type or a unique index: false
+    /// when every changed schema file keeps its types, `Mixin()`,
+    /// `Indexes()` and helpers (say, a field was added), so the ent rules can
+    /// skip reading the whole package. Only the changed files are parsed here.
+    pub fn ent_change_may_matter(&self) -> Result<bool> {
+        if let Some(known) = *self.ent_matters.borrow() {
+            return Ok(known);
+        }
+        let matters = self.compute_ent_change_may_matter()?;
+        *self.ent_matters.borrow_mut() = Some(matters);
+        Ok(matters)
+    }
+
+    fn compute_ent_change_may_matter(&self) -> Result<bool> {
+        if self.mode == Mode::All {
+            return Ok(true);
+        }
+        let ent = &self.settings.config.ent;
+        let Some(schema) = &ent.schema else {
+            return Ok(false);
+        };
+        let under = |p: &str, d: &str| {
+            p.strip_prefix(&format!("{}/", d.trim_end_matches('/')))
+                .is_some_and(|r| !r.contains('/'))
+        };
+        let go = |p: &str| p.ends_with(".go") && !p.ends_with("_test.go");
+        let mut changed = Vec::new();
+        for c in &self.changes {
+            for p in c.paths() {
+                if !go(p) {
+                    continue;
+                }
+                if ent.mixin_packages.iter().any(|d| under(p, d)) {
+                    return Ok(true);
+                }
+                if under(p, schema) {
+                    changed.push(p.to_string());
+                }
+            }
+        }
+        let dir = schema.trim_end_matches('/');
+        for path in changed {
+            let one = |side: Side| -> Result<Package> {
+                let files = if self.snapshot(side).contains(&path) {
+                    self.go_files(side, std::slice::from_ref(&path))?
+                } else {
+                    Vec::new()
+                };
+                Ok(Package::from_files(dir, files))
+            };
+            if one(Side::Created)?.signature() != one(Side::New)?.signature() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Whether the change touches the ent schema or mixin packages.
+    pub fn touches_ent(&self) -> bool {
+        if self.mode == Mode::All {
+            return true;
+        }
+        let ent = &self.settings.config.ent;
+        let dirs: Vec<String> = ent
+            .schema
+            .iter()
+            .chain(ent.mixin_packages.iter())
+            .map(|d| format!("{}/", d.trim_end_matches('/')))
+            .collect();
+        self.changes.iter().any(|c| {
+            c.paths()
+                .any(|p| dirs.iter().any(|d| p.starts_with(d.as_str())))
+        })
     }
 
     /// Changes that touch the migration directory.

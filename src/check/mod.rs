@@ -48,6 +48,9 @@ pub fn scope(settings: &Settings, dir: &str) -> Scope {
     if let Some(schema) = &settings.config.ent.schema {
         scope.add_dir(schema);
     }
+    for package in &settings.config.ent.mixin_packages {
+        scope.add_dir(package);
+    }
     scope.add_file(CONFIG_FILE);
     scope
 }
@@ -144,6 +147,7 @@ pub fn run(
         }
         (rule.check)(&ctx, severity, &mut findings)?;
     }
+    let findings = prefer_ent(findings);
     let findings = apply_suppressions(&ctx, findings)?;
 
     let mut report = Report::new(mode);
@@ -171,6 +175,25 @@ pub fn run(
     report.findings = findings;
     report.sort();
     Ok(report)
+}
+
+/// Where an SQL finding and an ent finding describe the same table or index,
+/// keeps the ent one: the schema is the source of truth, the SQL follows.
+fn prefer_ent(findings: Vec<crate::findings::Finding>) -> Vec<crate::findings::Finding> {
+    let ent: std::collections::HashSet<(&'static str, String)> = findings
+        .iter()
+        .filter(|f| f.path.ends_with(".go"))
+        .filter_map(|f| f.subject.clone().map(|s| (f.rule, s)))
+        .collect();
+    findings
+        .into_iter()
+        .filter(|f| {
+            !(f.path.ends_with(".sql")
+                && f.subject
+                    .as_ref()
+                    .is_some_and(|s| ent.contains(&(f.rule, s.clone()))))
+        })
+        .collect()
 }
 
 /// Reads directives from every file with a finding and every SQL or Go file

@@ -2,9 +2,11 @@
 
 use std::collections::HashSet;
 
-use crate::check::CheckContext;
+use crate::check::{CheckContext, Side};
+use crate::ent::Kind;
 use crate::error::Result;
 use crate::findings::{Finding, Severity};
+use crate::report::Mode;
 use crate::sql::Event;
 
 use super::Rule;
@@ -51,6 +53,7 @@ pub fn exempt_set(ctx: &CheckContext) -> Result<globset::GlobSet> {
 }
 
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
+    check_ent(ctx, severity, out)?;
     let new: HashSet<String> = ctx.new_migrations().into_iter().collect();
     if new.is_empty() {
         return Ok(());
@@ -80,7 +83,69 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
             )
             .at(origin.line, origin.span.clone())
             .label(format!("no \"{column}\""))
+            .subject(table.clone())
             .help(format!("add the soft-delete mixin (entutils.TimeMixin{{}}) to the ent schema and regenerate, or list \"{table}\" in conventions.exempt_tables")),
+        );
+    }
+    Ok(())
+}
+
+/// The ent side: a schema type added by the change (absent on the base)
+/// without the soft-delete field, own or from its mixins.
+fn check_ent(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
+    if !ctx.touches_ent() || !ctx.ent_change_may_matter()? {
+        return Ok(());
+    }
+    let Some(world) = ctx.ent_world(Side::New)? else {
+        return Ok(());
+    };
+    let existing: HashSet<String> = match (ctx.mode, ctx.ent_world(Side::Created)?) {
+        (Mode::All, _) | (_, None) => HashSet::new(),
+        (_, Some(base)) => base.schema_names().into_iter().collect(),
+    };
+    let exempt = exempt_set(ctx)?;
+    let column = ctx.soft_delete_column();
+    let providers = world.mixins_providing(column);
+    // Only schema types the change adds are resolved (fields, mixins).
+    for name in world.schema_names() {
+        if existing.contains(&name) {
+            continue;
+        }
+        let Some(schema) = world.schema(&name) else {
+            continue;
+        };
+        if schema.kind != Kind::Schema
+            || exempt.is_match(&schema.table)
+            || schema.fields.contains(column)
+        {
+            continue;
+        }
+        let mixin = providers
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "entutils.TimeMixin{}".to_string());
+        let others = if providers.len() > 1 {
+            format!(
+                " (or a composite that contains it: {})",
+                providers[1..].join(", ")
+            )
+        } else {
+            String::new()
+        };
+        out.push(
+            Finding::new(
+                RULE.name,
+                severity,
+                &schema.place.path,
+                format!(
+                    "ent schema {} (table \"{}\") has no \"{column}\" field, own or from a mixin: it cannot be soft-deleted",
+                    schema.name, schema.table
+                ),
+            )
+            .at(schema.place.line, schema.place.span.clone())
+            .label(format!("add {mixin}"))
+            .subject(schema.table.clone())
+            .help(format!("add {mixin} to {}'s Mixin(){others}, then regenerate", schema.name)),
         );
     }
     Ok(())

@@ -1,11 +1,13 @@
 //! `unique-without-deleted-at`: a unique index on a soft-delete table that
 //! ignores soft-deleted rows.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
-use crate::check::CheckContext;
+use crate::check::{CheckContext, Side};
+use crate::ent::Kind;
 use crate::error::Result;
 use crate::findings::{Finding, Severity};
+use crate::report::Mode;
 use crate::sql::{requires_null, Event};
 
 use super::Rule;
@@ -49,7 +51,15 @@ with `entsql.IndexWhere("deleted_at IS NULL")`, then regenerate the migration.
     needs_change: false,
 };
 
+/// The key that identifies "the same unique index" in SQL and in ent.
+pub fn subject(table: &str, columns: &[String]) -> String {
+    let mut c = columns.to_vec();
+    c.sort();
+    format!("{table}({})", c.join(","))
+}
+
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
+    check_ent(ctx, severity, out)?;
     let new: HashSet<String> = ctx.new_migrations().into_iter().collect();
     if new.is_empty() {
         return Ok(());
@@ -110,10 +120,101 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
             )
             .at(origin.line, origin.span.clone())
             .label(format!("add \"{column}\" or WHERE {column} IS NULL"))
+            .subject(subject(table, columns))
             .help(format!(
                 "in the ent schema use index.Fields(..., \"{column}\").Unique() or entsql.IndexWhere(\"{column} IS NULL\"), then regenerate"
             )),
         );
+    }
+    Ok(())
+}
+
+/// Whether an `entsql.IndexWhere` predicate requires the column to be NULL.
+fn predicate_requires_null(predicate: &str, column: &str) -> bool {
+    let dialect = sqlparser::dialect::PostgreSqlDialect {};
+    sqlparser::parser::Parser::new(&dialect)
+        .try_with_sql(predicate)
+        .and_then(|mut p| p.parse_expr())
+        .is_ok_and(|e| requires_null(&e, column))
+}
+
+/// The ent side: an `index.Fields(...).Unique()` added by the change on a
+/// soft-delete schema (indexes from mixins count where the mixin is applied).
+fn check_ent(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
+    if !ctx.touches_ent() || !ctx.ent_change_may_matter()? {
+        return Ok(());
+    }
+    let Some(world) = ctx.ent_world(Side::New)? else {
+        return Ok(());
+    };
+    let key = |schema: &str, ix: &crate::ent::IndexInfo| {
+        format!(
+            "{schema}:{}:{}:{:?}",
+            ix.fields.join(","),
+            ix.unique,
+            ix.predicate
+        )
+    };
+    let existing: HashSet<String> = match (ctx.mode, ctx.ent_world(Side::Created)?) {
+        (Mode::All, _) | (_, None) => HashSet::new(),
+        (_, Some(base)) => base.index_keys().iter().map(|(s, ix)| key(s, ix)).collect(),
+    };
+    let exempt = super::missing_soft_delete::exempt_set(ctx)?;
+    let column = ctx.soft_delete_column();
+    // Only schemas with a unique index the base does not have are resolved.
+    let candidates: BTreeSet<String> = world
+        .index_keys()
+        .iter()
+        .filter(|(s, ix)| ix.unique && !existing.contains(&key(s, ix)))
+        .map(|(s, _)| s.clone())
+        .collect();
+    for name in candidates {
+        let Some(schema) = world.schema(&name) else {
+            continue;
+        };
+        if schema.kind != Kind::Schema
+            || !schema.fields.contains(column)
+            || exempt.is_match(&schema.table)
+        {
+            continue;
+        }
+        for ix in &schema.indexes {
+            if !ix.unique
+                || ix.fields.iter().any(|f| f == column || f == "id")
+                || ix
+                    .predicate
+                    .as_deref()
+                    .is_some_and(|p| predicate_requires_null(p, column))
+                || existing.contains(&key(&schema.name, ix))
+            {
+                continue;
+            }
+            let via = ix
+                .via
+                .as_ref()
+                .map(|m| format!(" (from {m})"))
+                .unwrap_or_default();
+            out.push(
+                Finding::new(
+                    RULE.name,
+                    severity,
+                    &ix.place.path,
+                    format!(
+                        "unique index on {} ({}){via} ignores soft-deleted rows: a deleted {} keeps blocking its key",
+                        schema.name,
+                        ix.fields.join(", "),
+                        schema.name
+                    ),
+                )
+                .at(ix.place.line, ix.place.span.clone())
+                .label(format!("add \"{column}\" or IndexWhere"))
+                .subject(subject(&schema.table, &ix.fields))
+                .help(format!(
+                    "use index.Fields({}, \"{column}\").Unique(), or .Annotations(entsql.IndexWhere(\"{column} IS NULL\"))",
+                    ix.fields.iter().map(|f| format!("\"{f}\"")).collect::<Vec<_>>().join(", ")
+                )),
+            );
+        }
     }
     Ok(())
 }

@@ -1,0 +1,892 @@
+//! Reading ent schemas (Go) with tree-sitter: schema types and their mixins,
+//! fields, indexes and table names, so the conventions can be checked at the
+//! source of truth.
+//!
+//! What is read, per package (the schema package and `ent.mixin_packages`):
+//! - types: a struct embedding `ent.Schema` is a schema (a table); one
+//!   embedding `ent.View` is a view; any other type with a `Fields()` or
+//!   `Indexes()` method is a mixin;
+//! - `Mixin()`: the mixin composite literals it returns (`entutils.TimeMixin{}`,
+//!   local mixins, `&X{}`), also through package-level helpers;
+//! - `Fields()`: every `field.Kind("name")` call in the body, every mixin whose
+//!   fields it appends (`TimeMixin{}.Fields()...`, loops over a mixin list), and
+//!   package-level variables or functions it uses (helper-built fields);
+//! - `Indexes()`: each `index.Fields(...)` chain with `.Unique()` and
+//!   `.Annotations(entsql.IndexWhere("..."))`;
+//! - `Annotations()`: `entsql.Annotation{Table: "..."}`.
+//!
+//! This over-approximates on purpose where Go would need evaluation (a field
+//! built in a branch counts): a convention check must not miss a column.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::ops::Range;
+
+use tree_sitter::{Node, Parser, Tree};
+
+const ENT: &str = "entgo.io/ent";
+const FIELD: &str = "entgo.io/ent/schema/field";
+const INDEX: &str = "entgo.io/ent/schema/index";
+const ENTSQL: &str = "entgo.io/ent/dialect/entsql";
+
+/// `node.child_by_field_name(name)`, with the field's id looked up once:
+/// tree-sitter resolves names by a linear search on every call.
+fn field<'t>(node: Node<'t>, name: &'static str) -> Option<Node<'t>> {
+    use std::sync::OnceLock;
+    static IDS: OnceLock<HashMap<&'static str, u16>> = OnceLock::new();
+    let ids = IDS.get_or_init(|| {
+        let language: tree_sitter::Language = tree_sitter_go::LANGUAGE.into();
+        [
+            "path",
+            "name",
+            "type",
+            "receiver",
+            "body",
+            "value",
+            "function",
+            "operand",
+            "field",
+            "arguments",
+            "key",
+        ]
+        .into_iter()
+        .filter_map(|n| language.field_id_for_name(n).map(|id| (n, id.get())))
+        .collect()
+    });
+    match ids.get(name).and_then(|id| std::num::NonZeroU16::new(*id)) {
+        Some(id) => node.child_by_field_id(id.get()),
+        None => node.child_by_field_name(name),
+    }
+}
+
+/// A place in a Go file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Place {
+    pub path: String,
+    pub line: usize,
+    pub span: Range<usize>,
+}
+
+pub struct GoFile {
+    pub path: String,
+    pub src: String,
+    tree: Tree,
+    /// Import alias to import path.
+    imports: HashMap<String, String>,
+}
+
+/// A tree-sitter parser for Go.
+pub fn go_parser() -> Option<Parser> {
+    let mut parser = Parser::new();
+    parser.set_language(&tree_sitter_go::LANGUAGE.into()).ok()?;
+    Some(parser)
+}
+
+impl GoFile {
+    pub fn parse(path: &str, bytes: &[u8]) -> Option<GoFile> {
+        Self::parse_with(&mut go_parser()?, path, bytes)
+    }
+
+    pub fn parse_with(parser: &mut Parser, path: &str, bytes: &[u8]) -> Option<GoFile> {
+        let src = String::from_utf8_lossy(bytes).into_owned();
+        let tree = parser.parse(&src, None)?;
+        let mut file = GoFile {
+            path: path.to_string(),
+            src,
+            tree,
+            imports: HashMap::new(),
+        };
+        let mut imports = HashMap::new();
+        let root = file.tree.root_node();
+        for decl in children(root)
+            .into_iter()
+            .filter(|n| n.kind() == "import_declaration")
+        {
+            walk(decl, &mut |n| {
+                if n.kind() == "import_spec" {
+                    let Some(path_node) = field(n, "path") else {
+                        return;
+                    };
+                    let import = unquote(file.text(path_node));
+                    let alias = match field(n, "name") {
+                        Some(a) => file.text(a).to_string(),
+                        None => import.rsplit('/').next().unwrap_or(&import).to_string(),
+                    };
+                    imports.insert(alias, import);
+                }
+            });
+        }
+        file.imports = imports;
+        Some(file)
+    }
+
+    /// Parses many files on every core.
+    pub fn parse_many(files: Vec<(String, Vec<u8>)>) -> Vec<GoFile> {
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(8);
+        let chunk = files.len().div_ceil(threads).max(1);
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = files
+                .chunks(chunk)
+                .map(|part| {
+                    scope.spawn(move || {
+                        let Some(mut parser) = go_parser() else {
+                            return Vec::new();
+                        };
+                        part.iter()
+                            .filter_map(|(p, b)| GoFile::parse_with(&mut parser, p, b))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        })
+    }
+
+    fn text(&self, n: Node) -> &str {
+        self.src.get(n.byte_range()).unwrap_or("")
+    }
+
+    fn place(&self, n: Node) -> Place {
+        let line_end = self.src[n.start_byte()..]
+            .find('\n')
+            .map_or(self.src.len(), |i| n.start_byte() + i);
+        Place {
+            path: self.path.clone(),
+            line: n.start_position().row + 1,
+            span: n.start_byte()..line_end.min(n.end_byte().max(n.start_byte() + 1)),
+        }
+    }
+
+    /// The alias under which `import` is imported here.
+    fn alias_of(&self, import: &str) -> Option<&str> {
+        self.imports
+            .iter()
+            .find(|(_, p)| p.as_str() == import)
+            .map(|(a, _)| a.as_str())
+    }
+}
+
+/// Visits `n` and every node below it, depth first, with one cursor.
+fn walk<'t>(n: Node<'t>, f: &mut impl FnMut(Node<'t>)) {
+    let mut cursor = n.walk();
+    loop {
+        f(cursor.node());
+        if cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            if cursor.node() == n {
+                return;
+            }
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return;
+            }
+        }
+    }
+}
+
+fn unquote(s: &str) -> String {
+    let s = s.trim();
+    if s.len() >= 2
+        && ((s.starts_with('"') && s.ends_with('"')) || (s.starts_with('`') && s.ends_with('`')))
+    {
+        s[1..s.len() - 1].replace("\\\"", "\"")
+    } else {
+        s.to_string()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Schema,
+    View,
+    Mixin,
+}
+
+/// A type declared in a package.
+#[derive(Debug, Clone)]
+struct TypeDecl {
+    kind: Kind,
+    place: Place,
+}
+
+/// One Go package: its files, types, methods, and package-level helpers.
+pub struct Package {
+    /// Folder, relative to the repository root.
+    pub dir: String,
+    files: Vec<std::sync::Arc<GoFile>>,
+    types: BTreeMap<String, TypeDecl>,
+    /// (receiver type, method) to (file, body byte range).
+    methods: HashMap<(String, String), (usize, Range<usize>)>,
+    /// Package-level functions and variables: name to (file, byte range).
+    helpers: HashMap<String, (usize, Range<usize>)>,
+}
+
+impl Package {
+    /// Reads the `.go` files of a folder (tests excluded).
+    pub fn parse(dir: &str, files: Vec<(String, Vec<u8>)>) -> Package {
+        let files = files
+            .into_iter()
+            .filter(|(p, _)| p.ends_with(".go") && !p.ends_with("_test.go"))
+            .collect();
+        Package::from_files(
+            dir,
+            GoFile::parse_many(files)
+                .into_iter()
+                .map(std::sync::Arc::new)
+                .collect(),
+        )
+    }
+
+    /// Builds a package from parsed files (shared between snapshots).
+    pub fn from_files(dir: &str, files: Vec<std::sync::Arc<GoFile>>) -> Package {
+        let mut pkg = Package {
+            dir: dir.to_string(),
+            files: Vec::new(),
+            types: BTreeMap::new(),
+            methods: HashMap::new(),
+            helpers: HashMap::new(),
+        };
+        let mut embeds: HashMap<String, Vec<String>> = HashMap::new();
+        for (i, f) in files.iter().enumerate() {
+            let ent_alias = f.alias_of(ENT).unwrap_or("ent");
+            for top in children(f.tree.root_node()) {
+                match top.kind() {
+                    "type_declaration" => {
+                        for spec in children(top)
+                            .into_iter()
+                            .filter(|n| n.kind() == "type_spec")
+                        {
+                            let (Some(name), Some(ty)) = (field(spec, "name"), field(spec, "type"))
+                            else {
+                                continue;
+                            };
+                            let name = f.text(name).to_string();
+                            let mut embedded = Vec::new();
+                            walk(ty, &mut |n| {
+                                if n.kind() == "field_declaration" && field(n, "name").is_none() {
+                                    if let Some(t) = field(n, "type") {
+                                        embedded
+                                            .push(f.text(t).trim_start_matches('*').to_string());
+                                    }
+                                }
+                            });
+                            let kind =
+                                if embedded.iter().any(|e| *e == format!("{ent_alias}.Schema")) {
+                                    Kind::Schema
+                                } else if embedded.iter().any(|e| *e == format!("{ent_alias}.View"))
+                                {
+                                    Kind::View
+                                } else {
+                                    Kind::Mixin
+                                };
+                            embeds.insert(name.clone(), embedded);
+                            pkg.types.insert(
+                                name,
+                                TypeDecl {
+                                    kind,
+                                    place: f.place(spec),
+                                },
+                            );
+                        }
+                    }
+                    "method_declaration" => {
+                        let (Some(recv), Some(name), Some(body)) = (
+                            field(top, "receiver"),
+                            field(top, "name"),
+                            field(top, "body"),
+                        ) else {
+                            continue;
+                        };
+                        let mut recv_type = String::new();
+                        walk(recv, &mut |n| {
+                            if n.kind() == "type_identifier" && recv_type.is_empty() {
+                                recv_type = f.text(n).to_string();
+                            }
+                        });
+                        pkg.methods.insert(
+                            (recv_type, f.text(name).to_string()),
+                            (i, body.byte_range()),
+                        );
+                    }
+                    "function_declaration" => {
+                        if let (Some(name), Some(body)) = (field(top, "name"), field(top, "body")) {
+                            pkg.helpers
+                                .insert(f.text(name).to_string(), (i, body.byte_range()));
+                        }
+                    }
+                    "var_declaration" => {
+                        walk(top, &mut |n| {
+                            if n.kind() == "var_spec" {
+                                if let (Some(name), Some(value)) =
+                                    (field(n, "name"), field(n, "value"))
+                                {
+                                    pkg.helpers
+                                        .insert(f.text(name).to_string(), (i, value.byte_range()));
+                                }
+                            }
+                        });
+                    }
+                    _ => {}
+                }
+            }
+        }
+        // A type with neither Fields() nor Indexes() nor Mixin() is not a mixin.
+        let has_methods: HashSet<&String> = pkg.methods.keys().map(|(t, _)| t).collect();
+        pkg.types
+            .retain(|name, t| t.kind != Kind::Mixin || has_methods.contains(name));
+        pkg.files = files;
+        pkg
+    }
+
+    /// What can make a schema new or add an index: the types (and kinds),
+    /// the bodies of `Mixin()` and `Indexes()`, and package-level helpers.
+    /// Two versions of a file with the same signature add neither.
+    pub fn signature(&self) -> BTreeMap<String, String> {
+        let mut sig = BTreeMap::new();
+        for (name, t) in &self.types {
+            sig.insert(format!("type {name}"), format!("{:?}", t.kind));
+        }
+        for ((recv, name), (file, range)) in &self.methods {
+            if name == "Mixin" || name == "Indexes" {
+                let text = self.files[*file].src.get(range.clone()).unwrap_or_default();
+                sig.insert(format!("method {recv}.{name}"), text.to_string());
+            }
+        }
+        for (name, (file, range)) in &self.helpers {
+            let text = self.files[*file].src.get(range.clone()).unwrap_or_default();
+            sig.insert(format!("helper {name}"), text.to_string());
+        }
+        sig
+    }
+
+    fn node_at(&self, file: usize, range: &Range<usize>) -> Option<Node<'_>> {
+        self.files[file]
+            .tree
+            .root_node()
+            .descendant_for_byte_range(range.start, range.end.saturating_sub(1).max(range.start))
+    }
+}
+
+fn children(n: Node) -> Vec<Node> {
+    let mut cursor = n.walk();
+    n.children(&mut cursor).collect()
+}
+
+/// A mixin a schema uses.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MixinRef {
+    /// Index of the package in the world.
+    pub package: usize,
+    pub name: String,
+    /// As written, e.g. `entutils.TimeMixin{}`.
+    pub written: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexInfo {
+    pub fields: Vec<String>,
+    pub unique: bool,
+    /// The `entsql.IndexWhere` predicate, if any.
+    pub predicate: Option<String>,
+    pub place: Place,
+    /// The mixin it comes from.
+    pub via: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SchemaInfo {
+    pub name: String,
+    pub kind: Kind,
+    pub table: String,
+    pub place: Place,
+    pub fields: BTreeSet<String>,
+    pub mixins: Vec<MixinRef>,
+    pub indexes: Vec<IndexInfo>,
+}
+
+/// The schema package and the mixin packages.
+pub struct World {
+    /// Package 0 is the schema package.
+    pub packages: Vec<Package>,
+    schemas: std::sync::OnceLock<Vec<SchemaInfo>>,
+}
+
+impl World {
+    pub fn new(packages: Vec<Package>) -> World {
+        World {
+            packages,
+            schemas: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Every schema (and view) type of the schema package, resolved once.
+    pub fn schemas(&self) -> &[SchemaInfo] {
+        self.schemas.get_or_init(|| self.resolve_schemas())
+    }
+
+    /// Resolves a type written in package `pkg`'s file `file`: `X` (local) or
+    /// `alias.X` (a mixin package).
+    fn resolve(&self, pkg: usize, file: usize, written: &str) -> Option<(usize, String)> {
+        let written = written.trim_start_matches('&').trim_start_matches('*');
+        match written.split_once('.') {
+            None => self.packages[pkg]
+                .types
+                .contains_key(written)
+                .then(|| (pkg, written.to_string())),
+            Some((alias, name)) => {
+                let import = self.packages[pkg].files[file].imports.get(alias)?;
+                let idx = self.packages.iter().position(|p| {
+                    !p.dir.is_empty()
+                        && (import == &p.dir || import.ends_with(&format!("/{}", p.dir)))
+                })?;
+                self.packages[idx]
+                    .types
+                    .contains_key(name)
+                    .then(|| (idx, name.to_string()))
+            }
+        }
+    }
+
+    /// The mixin a composite literal of type `written` builds, if it is one.
+    fn mixin_literal(&self, pkg: usize, file: usize, written: &str) -> Option<MixinRef> {
+        let (p, name) = self.resolve(pkg, file, written)?;
+        (self.packages[p].types[&name].kind == Kind::Mixin).then(|| MixinRef {
+            package: p,
+            name,
+            written: format!("{written}{{}}"),
+        })
+    }
+
+    /// Schema type names (no resolution needed).
+    pub fn schema_names(&self) -> BTreeSet<String> {
+        self.packages
+            .first()
+            .map(|p| {
+                p.types
+                    .iter()
+                    .filter(|(_, t)| t.kind == Kind::Schema)
+                    .map(|(n, _)| n.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Each schema's indexes (own and from mixins), without resolving fields.
+    pub fn index_keys(&self) -> Vec<(String, IndexInfo)> {
+        let Some(package) = self.packages.first() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (name, decl) in &package.types {
+            if decl.kind != Kind::Schema {
+                continue;
+            }
+            if let Some((f, r)) = package.methods.get(&(name.clone(), "Indexes".into())) {
+                out.extend(
+                    self.indexes_in(0, *f, r, None)
+                        .into_iter()
+                        .map(|ix| (name.clone(), ix)),
+                );
+            }
+            if let Some((f, r)) = package.methods.get(&(name.clone(), "Mixin".into())) {
+                for m in self.mixins_in(0, *f, r, &mut HashSet::new()) {
+                    if let Some((mf, mr)) = self.packages[m.package]
+                        .methods
+                        .get(&(m.name.clone(), "Indexes".into()))
+                    {
+                        out.extend(
+                            self.indexes_in(m.package, *mf, mr, Some(&m.written))
+                                .into_iter()
+                                .map(|ix| (name.clone(), ix)),
+                        );
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Mixin composite literals (and helpers) in a byte range.
+    fn mixins_in(
+        &self,
+        pkg: usize,
+        file: usize,
+        range: &Range<usize>,
+        seen: &mut HashSet<(usize, String)>,
+    ) -> Vec<MixinRef> {
+        let mut out = Vec::new();
+        let Some(root) = self.packages[pkg].node_at(file, range) else {
+            return out;
+        };
+        let f = &self.packages[pkg].files[file];
+        let mut helper_refs = Vec::new();
+        walk(root, &mut |n| match n.kind() {
+            "composite_literal" => {
+                if let Some(m) = n
+                    .child_by_field_name("type")
+                    .and_then(|ty| self.mixin_literal(pkg, file, f.text(ty)))
+                {
+                    out.push(m);
+                }
+            }
+            "identifier" | "call_expression" => {
+                let name = if n.kind() == "identifier" {
+                    f.text(n)
+                } else {
+                    ""
+                };
+                if self.packages[pkg].helpers.contains_key(name) {
+                    helper_refs.push(name.to_string());
+                }
+            }
+            _ => {}
+        });
+        for h in helper_refs {
+            if seen.insert((pkg, format!("helper:{h}"))) {
+                let (hf, hr) = self.packages[pkg].helpers[&h].clone();
+                out.extend(self.mixins_in(pkg, hf, &hr, seen));
+            }
+        }
+        out
+    }
+
+    /// Field names written in a byte range (calls of ent's `field` package),
+    /// plus the fields of mixins and helpers it uses.
+    fn fields_in(
+        &self,
+        pkg: usize,
+        file: usize,
+        range: &Range<usize>,
+        seen: &mut HashSet<(usize, String)>,
+    ) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let Some(root) = self.packages[pkg].node_at(file, range) else {
+            return out;
+        };
+        let f = &self.packages[pkg].files[file];
+        let field_alias = f.alias_of(FIELD).unwrap_or("field");
+        let mut helper_refs = Vec::new();
+        let mut mixins = Vec::new();
+        walk(root, &mut |n| match n.kind() {
+            "call_expression" => {
+                if let Some(name) = call_on(f, n, field_alias).and_then(|_| first_string_arg(f, n))
+                {
+                    out.insert(name);
+                }
+            }
+            "composite_literal" => {
+                if let Some(m) = n
+                    .child_by_field_name("type")
+                    .and_then(|ty| self.mixin_literal(pkg, file, f.text(ty)))
+                {
+                    mixins.push(m);
+                }
+            }
+            "identifier" => {
+                let name = f.text(n);
+                if self.packages[pkg].helpers.contains_key(name) {
+                    helper_refs.push(name.to_string());
+                }
+            }
+            _ => {}
+        });
+        for m in mixins {
+            out.extend(self.mixin_fields(&m, seen));
+        }
+        for h in helper_refs {
+            if seen.insert((pkg, format!("helper:{h}"))) {
+                let (hf, hr) = self.packages[pkg].helpers[&h].clone();
+                out.extend(self.fields_in(pkg, hf, &hr, seen));
+            }
+        }
+        out
+    }
+
+    fn mixin_fields(&self, m: &MixinRef, seen: &mut HashSet<(usize, String)>) -> BTreeSet<String> {
+        if !seen.insert((m.package, m.name.clone())) {
+            return BTreeSet::new();
+        }
+        let mut out = BTreeSet::new();
+        if let Some((file, body)) = self.packages[m.package]
+            .methods
+            .get(&(m.name.clone(), "Fields".into()))
+            .cloned()
+        {
+            out.extend(self.fields_in(m.package, file, &body, seen));
+        }
+        // A mixin may embed other mixins through its own Mixin().
+        if let Some((file, body)) = self.packages[m.package]
+            .methods
+            .get(&(m.name.clone(), "Mixin".into()))
+            .cloned()
+        {
+            for inner in self.mixins_in(m.package, file, &body, &mut HashSet::new()) {
+                out.extend(self.mixin_fields(&inner, seen));
+            }
+        }
+        out
+    }
+
+    fn indexes_in(
+        &self,
+        pkg: usize,
+        file: usize,
+        range: &Range<usize>,
+        via: Option<&str>,
+    ) -> Vec<IndexInfo> {
+        let mut out = Vec::new();
+        let Some(root) = self.packages[pkg].node_at(file, range) else {
+            return out;
+        };
+        let f = &self.packages[pkg].files[file];
+        let index_alias = f.alias_of(INDEX).unwrap_or("index");
+        let entsql_alias = f.alias_of(ENTSQL).unwrap_or("entsql");
+        walk(root, &mut |n| {
+            if n.kind() != "call_expression" || call_on(f, n, index_alias) != Some("Fields") {
+                return;
+            }
+            let fields = string_args(f, n);
+            let (mut unique, mut predicate) = (false, None);
+            // Walk up the method chain: index.Fields(...).Unique().Annotations(...)
+            let mut cur = n;
+            while let Some(sel) = cur.parent().filter(|p| p.kind() == "selector_expression") {
+                let Some(call) = sel.parent().filter(|p| p.kind() == "call_expression") else {
+                    break;
+                };
+                let method = sel
+                    .child_by_field_name("field")
+                    .map(|m| f.text(m))
+                    .unwrap_or("");
+                match method {
+                    "Unique" => unique = true,
+                    "Annotations" => walk(call, &mut |a| {
+                        if a.kind() == "call_expression"
+                            && call_on(f, a, entsql_alias) == Some("IndexWhere")
+                        {
+                            predicate = first_string_arg(f, a);
+                        }
+                    }),
+                    _ => {}
+                }
+                cur = call;
+            }
+            out.push(IndexInfo {
+                fields,
+                unique,
+                predicate,
+                place: f.place(n),
+                via: via.map(str::to_string),
+            });
+        });
+        out
+    }
+
+    fn table_name(&self, pkg: usize, name: &str) -> String {
+        if let Some((file, body)) = self.packages[pkg]
+            .methods
+            .get(&(name.to_string(), "Annotations".into()))
+        {
+            if let Some(root) = self.packages[pkg].node_at(*file, body) {
+                let f = &self.packages[pkg].files[*file];
+                let mut table = None;
+                walk(root, &mut |n| {
+                    if n.kind() == "keyed_element" && table.is_none() {
+                        let key = n
+                            .child_by_field_name("key")
+                            .map(|k| f.text(k).trim().to_string());
+                        if key.as_deref() == Some("Table") {
+                            table = field(n, "value").map(|v| unquote(f.text(v)));
+                        }
+                    }
+                });
+                if let Some(t) = table {
+                    return t;
+                }
+            }
+        }
+        default_table_name(name)
+    }
+
+    fn resolve_schemas(&self) -> Vec<SchemaInfo> {
+        let Some(package) = self.packages.first() else {
+            return Vec::new();
+        };
+        package
+            .types
+            .keys()
+            .filter_map(|name| self.schema(name))
+            .collect()
+    }
+
+    /// One schema (or view) type of the schema package, resolved: its table,
+    /// fields (own and from mixins), mixins and indexes.
+    pub fn schema(&self, name: &str) -> Option<SchemaInfo> {
+        let pkg = 0;
+        let package = self.packages.first()?;
+        let decl = package.types.get(name)?;
+        if decl.kind == Kind::Mixin {
+            return None;
+        }
+        let method = |m: &str| {
+            package
+                .methods
+                .get(&(name.to_string(), m.to_string()))
+                .cloned()
+        };
+        let mixins = method("Mixin")
+            .map(|(f, r)| self.mixins_in(pkg, f, &r, &mut HashSet::new()))
+            .unwrap_or_default();
+        let mut fields = method("Fields")
+            .map(|(f, r)| self.fields_in(pkg, f, &r, &mut HashSet::new()))
+            .unwrap_or_default();
+        let mut indexes = method("Indexes")
+            .map(|(f, r)| self.indexes_in(pkg, f, &r, None))
+            .unwrap_or_default();
+        for m in &mixins {
+            fields.extend(self.mixin_fields(m, &mut HashSet::new()));
+            if let Some((f, r)) = self.packages[m.package]
+                .methods
+                .get(&(m.name.clone(), "Indexes".into()))
+            {
+                indexes.extend(self.indexes_in(m.package, *f, r, Some(&m.written)));
+            }
+        }
+        Some(SchemaInfo {
+            name: name.to_string(),
+            kind: decl.kind,
+            table: self.table_name(pkg, name),
+            place: decl.place.clone(),
+            fields,
+            mixins,
+            indexes,
+        })
+    }
+
+    /// Mixins of the mixin packages (and local ones) that provide `column`,
+    /// as written from the schema package, simplest first.
+    pub fn mixins_providing(&self, column: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for (p, package) in self.packages.iter().enumerate() {
+            for (name, decl) in &package.types {
+                if decl.kind != Kind::Mixin {
+                    continue;
+                }
+                let m = MixinRef {
+                    package: p,
+                    name: name.clone(),
+                    written: String::new(),
+                };
+                let fields = self.mixin_fields(&m, &mut HashSet::new());
+                if fields.contains(column) {
+                    let prefix = if p == 0 {
+                        String::new()
+                    } else {
+                        let alias = package.dir.rsplit('/').next().unwrap_or(&package.dir);
+                        format!("{alias}.")
+                    };
+                    out.push((fields.len(), format!("{prefix}{name}{{}}")));
+                }
+            }
+        }
+        out.sort();
+        out.into_iter().map(|(_, w)| w).collect()
+    }
+}
+
+/// `alias.Name(...)`: the `Name` when the call is on package `alias`.
+fn call_on<'a>(f: &'a GoFile, call: Node, alias: &str) -> Option<&'a str> {
+    let func = field(call, "function")?;
+    if func.kind() != "selector_expression" {
+        return None;
+    }
+    let operand = field(func, "operand")?;
+    (operand.kind() == "identifier" && f.text(operand) == alias)
+        .then(|| field(func, "field").map(|n| f.text(n)))?
+}
+
+fn string_args(f: &GoFile, call: Node) -> Vec<String> {
+    let Some(args) = field(call, "arguments") else {
+        return Vec::new();
+    };
+    children(args)
+        .into_iter()
+        .filter(|a| {
+            matches!(
+                a.kind(),
+                "interpreted_string_literal" | "raw_string_literal"
+            )
+        })
+        .map(|a| unquote(f.text(a)))
+        .collect()
+}
+
+fn first_string_arg(f: &GoFile, call: Node) -> Option<String> {
+    let args = field(call, "arguments")?;
+    let first = children(args).into_iter().find(|a| a.is_named())?;
+    matches!(
+        first.kind(),
+        "interpreted_string_literal" | "raw_string_literal"
+    )
+    .then(|| unquote(f.text(first)))
+}
+
+/// ent's default table name: the type name in snake case, pluralised.
+pub fn default_table_name(name: &str) -> String {
+    let mut snake = String::new();
+    let chars: Vec<char> = name.chars().collect();
+    for (i, c) in chars.iter().enumerate() {
+        if c.is_uppercase() {
+            let prev_lower =
+                i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
+            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if i > 0 && (prev_lower || (next_lower && chars[i - 1].is_uppercase())) {
+                snake.push('_');
+            }
+            snake.extend(c.to_lowercase());
+        } else {
+            snake.push(*c);
+        }
+    }
+    pluralize(&snake)
+}
+
+fn pluralize(word: &str) -> String {
+    let vowel = |c: char| "aeiou".contains(c);
+    if let Some(stem) = word.strip_suffix('y') {
+        if stem.chars().last().is_some_and(|c| !vowel(c)) {
+            return format!("{stem}ies");
+        }
+    }
+    if ["s", "x", "z", "ch", "sh"]
+        .iter()
+        .any(|s| word.ends_with(s))
+    {
+        return format!("{word}es");
+    }
+    format!("{word}s")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_names_follow_ent() {
+        assert_eq!(default_table_name("Customer"), "customers");
+        assert_eq!(
+            default_table_name("BillingInvoiceLine"),
+            "billing_invoice_lines"
+        );
+        assert_eq!(default_table_name("Entity"), "entities");
+        assert_eq!(default_table_name("Status"), "statuses");
+        assert_eq!(default_table_name("APIKey"), "api_keys");
+    }
+}
