@@ -26,6 +26,15 @@ counts. Tables matching `conventions.exempt_tables` globs are exempt; without
 that setting, the tables `atlas.hcl` excludes (`exclude = ["t[type=table]"]`)
 are.
 
+With `ent.schema` configured, the same holds at the source of truth: an ent
+schema type (a struct embedding `ent.Schema`; `ent.View` types are views, not
+tables) that the change adds, whose fields, own or from its mixins (also
+composite mixins, local mixins, and fields built in helpers), lack the column.
+The finding points at the type declaration and names the mixin to add. When the
+SQL and the ent finding describe the same table, only the ent one is reported.
+Suppress in Go with `// migguard:ignore missing-soft-delete <reason>` above the
+type.
+
 ## Why it matters
 The team's rule is that every entity supports soft delete: queries filter on
 `deleted_at IS NULL`, and unique indexes include it. A table without the column

@@ -30,6 +30,14 @@ the index
 - includes the primary key or `id` (ids are never reused, so
   `("namespace", "id")` is fine).
 
+With `ent.schema` configured, the same holds for an
+`index.Fields(...)...Unique()` that the change adds to a soft-delete ent schema
+(indexes that come from mixins count where the mixin is applied), unless it
+lists the column, carries `entsql.IndexWhere("deleted_at IS NULL")`, or
+includes `id`. The finding points at the `index.Fields` call; when the SQL and
+the ent finding describe the same table and columns, only the ent one is
+reported.
+
 ## Why it matters
 A soft-deleted row still occupies its unique key: after deleting a customer with
 key `acme`, nobody can create a new `acme`. The application sees a unique
