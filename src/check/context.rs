@@ -32,6 +32,8 @@ pub enum Side {
     New,
     /// Where migrations count as created (immutable).
     Created,
+    /// The history `atlas.sum` must extend: the merge base with the base ref.
+    History,
 }
 
 pub struct CheckContext<'a> {
@@ -45,6 +47,7 @@ pub struct CheckContext<'a> {
     pub old: Snapshot,
     pub new: Snapshot,
     pub created: Snapshot,
+    pub history: Snapshot,
     pub changes: Vec<Change>,
     /// The migration directory, relative to the repository root.
     pub dir: String,
@@ -72,6 +75,7 @@ impl<'a> CheckContext<'a> {
         old: Snapshot,
         new: Snapshot,
         created: Snapshot,
+        history: Snapshot,
         dir: String,
         format: DirFormat,
         regenerate: bool,
@@ -90,6 +94,7 @@ impl<'a> CheckContext<'a> {
             old,
             new,
             created,
+            history,
             changes,
             dir,
             format,
@@ -109,6 +114,7 @@ impl<'a> CheckContext<'a> {
             Side::Old => &self.old,
             Side::New => &self.new,
             Side::Created => &self.created,
+            Side::History => &self.history,
         }
     }
 

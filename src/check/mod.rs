@@ -76,7 +76,7 @@ pub fn run(
             None => Ok(Snapshot::empty()),
         }
     };
-    let (mode, base_commit, label, old, new, created) = if options.all {
+    let (mode, base_commit, label, old, new, created, history) = if options.all {
         let disk = Snapshot::from_disk(&git.workdir, &scope)?;
         (
             Mode::All,
@@ -84,6 +84,7 @@ pub fn run(
             "the work tree".to_string(),
             disk.clone(),
             disk,
+            Snapshot::empty(),
             Snapshot::empty(),
         )
     } else if let Some(rev) = &options.base {
@@ -99,7 +100,15 @@ pub fn run(
             head_tree(&scope)?
         };
         let label = format!("{rev} (merge base {})", &merge_base.to_string()[..12]);
-        (Mode::Base, Some(merge_base), label, old.clone(), new, old)
+        (
+            Mode::Base,
+            Some(merge_base),
+            label,
+            old.clone(),
+            new,
+            old.clone(),
+            old,
+        )
     } else {
         let old = head_tree(&scope)?;
         let new = Snapshot::from_index(git, &scope)?;
@@ -118,7 +127,16 @@ pub fn run(
             ),
             _ => ("HEAD".to_string(), old.clone(), head),
         };
-        (Mode::Staged, base_commit, label, old, new, created)
+        // atlas.sum extends the history shared with the base ref: its merge
+        // base with HEAD (a branch behind the base has not "removed" records).
+        let history = match (base_commit, head) {
+            (Some(b), Some(h)) if b != h => match git.repo.merge_base(b, h) {
+                Ok(Some(mb)) => Snapshot::from_tree(git, git.tree_of(mb.detach())?, &scope)?,
+                _ => created.clone(),
+            },
+            _ => created.clone(),
+        };
+        (Mode::Staged, base_commit, label, old, new, created, history)
     };
     let format = settings.dir_format.unwrap_or_else(|| {
         let names = new.list_dir(&dir, false);
@@ -133,6 +151,7 @@ pub fn run(
         old,
         new,
         created,
+        history,
         dir,
         format,
         options.regenerate,

@@ -9,7 +9,7 @@ use crate::atlas_sum::{DirSum, HashFile, ParsedSum, FILE_NAME};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::git::{Git, Scope, Snapshot};
-use crate::migrations::{renumber, Listing};
+use crate::migrations::{renumber, DiskDir, Listing};
 
 #[derive(Debug, Args)]
 pub struct FixSumArgs {
@@ -93,6 +93,16 @@ pub fn run(global: &Global, args: &FixSumArgs) -> Result<i32> {
     }
     let settings = global.settings()?;
     let (dir, format) = open_dir(&settings)?;
+    // Held from reading to writing: a concurrent run waits for nothing and
+    // fails clearly instead of interleaving.
+    let _lock = if args.check {
+        None
+    } else {
+        let parent = dir.path.parent().unwrap_or(&dir.path).to_path_buf();
+        let lock = crate::fsutil::DirLock::acquire(&parent)?;
+        crate::fsutil::clean_stale_temp_files(&dir.path);
+        Some(lock)
+    };
     let actual = dir.read_optional(FILE_NAME)?;
     let sum = DirSum::compute(format, &dir.names, actual, |n| dir.read(n))?;
     let sum_path = dir.path.join(FILE_NAME);
@@ -178,17 +188,67 @@ fn renumber(global: &Global, args: &FixSumArgs) -> Result<bool> {
     } else {
         "renamed"
     };
-    // Renames run from the newest down, so a target is free when it is used.
-    for r in renames.iter().rev() {
-        if !args.check {
-            let (from, to) = (dir.path.join(&r.from), dir.path.join(&r.to));
-            std::fs::rename(&from, &to).map_err(|e| Error::write(&from, e))?;
-        }
+    if !args.check {
+        let _lock = crate::fsutil::DirLock::acquire(dir.path.parent().unwrap_or(&dir.path))?;
+        apply_renames(&dir, format, &renames)?;
     }
     for r in &renames {
         print(&format!("{verb} {} -> {}\n", r.from, r.to));
     }
     Ok(true)
+}
+
+/// Renames migrations as one step: the renamed directory (hard links, and the
+/// rewritten atlas.sum) is built beside the real one and swapped in
+/// atomically, so a crash never leaves half the renames done.
+fn apply_renames(
+    dir: &DiskDir,
+    format: crate::migrations::DirFormat,
+    renames: &[renumber::Rename],
+) -> Result<()> {
+    let name = dir
+        .path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("migrations")
+        .to_string();
+    let parent = dir.path.parent().unwrap_or(std::path::Path::new("."));
+    crate::fsutil::clean_stale_staging(&dir.path);
+    let staged = tempfile::Builder::new()
+        .prefix(&format!(".migguard-{name}-"))
+        .tempdir_in(parent)
+        .map_err(|e| Error::write(parent, e))?
+        .keep();
+    let result = (|| -> Result<()> {
+        let renamed: BTreeMap<&str, &str> = renames
+            .iter()
+            .map(|r| (r.from.as_str(), r.to.as_str()))
+            .collect();
+        let mut names = Vec::new();
+        for n in &dir.names {
+            let to = renamed.get(n.as_str()).copied().unwrap_or(n);
+            let target = staged.join(to);
+            if let Some(p) = target.parent() {
+                std::fs::create_dir_all(p).map_err(|e| Error::write(p, e))?;
+            }
+            std::fs::hard_link(dir.path.join(n), &target).map_err(|e| Error::write(&target, e))?;
+            names.push(to.to_string());
+        }
+        names.sort();
+        // The new atlas.sum, computed from the renamed files.
+        let actual = dir.read_optional(FILE_NAME)?;
+        let sum = DirSum::compute(format, &names, actual, |n| {
+            std::fs::read(staged.join(n)).map_err(|e| Error::read(staged.join(n), e))
+        })?;
+        let sum_path = staged.join(FILE_NAME);
+        let _ = std::fs::remove_file(&sum_path);
+        write_atomic(&sum_path, sum.expected.marshal().as_bytes())?;
+        crate::fsutil::swap_dirs(&staged, &dir.path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(&staged);
+    }
+    result
 }
 
 #[cfg(test)]

@@ -64,6 +64,9 @@ impl Settings {
             }
             None => Config::default(),
         };
+        if let Some(p) = &config_path {
+            check_paths(&root, &config, &display_path(p))?;
+        }
         let hcl_path = root.join("atlas.hcl");
         let atlas_hcl = if hcl_path.is_file() {
             let text = std::fs::read_to_string(&hcl_path).map_err(|e| Error::read(&hcl_path, e))?;
@@ -196,6 +199,26 @@ pub fn inside_root(root: &Path, rel: &str, origin: &str) -> Result<PathBuf> {
         )));
     }
     Ok(joined)
+}
+
+/// Every path and glob of the config stays inside the repository.
+fn check_paths(root: &Path, config: &Config, origin: &str) -> Result<()> {
+    let mut paths: Vec<&String> = Vec::new();
+    paths.extend(config.views.generated.iter());
+    paths.extend(config.ent.schema.iter());
+    paths.extend(config.ent.mixin_packages.iter());
+    for g in &config.generated {
+        paths.extend(g.paths.iter().chain(&g.sources));
+    }
+    for p in paths {
+        inside_root(root, p, origin)?;
+        if Path::new(p).components().any(|c| c == Component::ParentDir) {
+            return Err(Error::Usage(format!(
+                "{origin}: `{p}` uses `..`: paths in config files stay inside the repository"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Resolves `.` and `..` without touching the file system.

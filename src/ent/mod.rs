@@ -87,6 +87,10 @@ impl GoFile {
     }
 
     pub fn parse_with(parser: &mut Parser, path: &str, bytes: &[u8]) -> Option<GoFile> {
+        // A schema file this large is not a schema; do not stall on it.
+        if bytes.len() > crate::sql::parse::MAX_PARSED_BYTES {
+            return None;
+        }
         let src = String::from_utf8_lossy(bytes).into_owned();
         let tree = parser.parse(&src, None)?;
         let mut file = GoFile {

@@ -18,8 +18,9 @@ pub const RULE: Rule = Rule {
     doc: r#"# sum-history
 
 ## What it does
-Compares the change's `atlas.sum` with the one on the base (the merge base in
-`--base` mode; the configured base ref in `--staged` mode). The file must be
+Compares the change's `atlas.sum` with the one on the base: the merge base in
+`--base` mode; in `--staged` mode the merge base of the configured base ref and
+`HEAD` (a branch that is behind the base has not removed anything). The file must be
 append-only: every record the base has must still be there, unchanged and in
 the same order, and every new record must come after the base's last one.
 Reports:
@@ -80,7 +81,7 @@ fn valid_entries(bytes: &[u8]) -> Option<(ParsedSum, Vec<ParsedEntry>)> {
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
     let path = ctx.in_dir(FILE_NAME);
     let (Some(base_bytes), Some(new_bytes)) =
-        (ctx.read(Side::Created, &path)?, ctx.read(Side::New, &path)?)
+        (ctx.read(Side::History, &path)?, ctx.read(Side::New, &path)?)
     else {
         return Ok(());
     };

@@ -8,7 +8,7 @@ use sqlparser::ast::Statement;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
 
-use super::split::{line_of, split};
+use super::split::split;
 
 #[derive(Debug, Clone)]
 pub struct Stmt {
@@ -36,12 +36,35 @@ pub struct ParsedFile {
     pub stmts: Vec<Stmt>,
 }
 
+/// Files larger than this are hashed but not parsed: no migration is this
+/// large, and a hostile one must not stall a pre-commit hook.
+pub const MAX_PARSED_BYTES: usize = 16 << 20;
+
 impl ParsedFile {
     pub fn parse(bytes: &[u8]) -> ParsedFile {
+        if bytes.len() > MAX_PARSED_BYTES {
+            // One opaque statement: counted as not parsed, never read.
+            return ParsedFile {
+                text: String::new(),
+                stmts: vec![Stmt {
+                    span: 0..0,
+                    comments_start: 0,
+                    line: 1,
+                    ast: Vec::new(),
+                }],
+            };
+        }
         let text = String::from_utf8_lossy(bytes).into_owned();
+        // Line numbers counted incrementally: pieces come in order.
+        let (mut line, mut counted) = (1usize, 0usize);
         let stmts = split(&text)
             .into_iter()
             .map(|piece| {
+                line += text.as_bytes()[counted..piece.span.start]
+                    .iter()
+                    .filter(|&&c| c == b'\n')
+                    .count();
+                counted = piece.span.start;
                 let sql = &text[piece.span.clone()];
                 let ast = Parser::new(&PostgreSqlDialect {})
                     .with_recursion_limit(64)
@@ -49,7 +72,7 @@ impl ParsedFile {
                     .and_then(|mut p| p.parse_statements())
                     .unwrap_or_default();
                 Stmt {
-                    line: line_of(&text, piece.span.start),
+                    line,
                     span: piece.span,
                     comments_start: piece.comments_start,
                     ast,
