@@ -306,3 +306,39 @@ fn the_ent_finding_wins_over_the_sql_one() {
     assert!(f[0].1.ends_with("customer.go"), "{f:?}");
     let _ = DIR;
 }
+
+#[test]
+fn a_new_schema_using_helpers_from_unchanged_files_is_resolved() {
+    let g = repo();
+    // Committed before the change: a local mixin and a helper in their own files.
+    g.write(
+        "app/ent/schema/mixins_local.go",
+        schema("audit", "type auditMixin struct{ mixin.Schema }\n\nfunc (auditMixin) Fields() []ent.Field { return []ent.Field{field.Time(\"deleted_at\").Optional()} }"),
+    );
+    g.write(
+        "app/ent/schema/helpers.go",
+        schema(
+            "helpers",
+            "var softDeleteFields = []ent.Field{field.Time(\"deleted_at\").Optional()}",
+        ),
+    );
+    g.commit_all("local mixin and helper");
+    // The change adds schemas in new files that use them.
+    g.write(
+        "app/ent/schema/order.go",
+        schema("Order", "type Order struct{ ent.Schema }\n\nfunc (Order) Mixin() []ent.Mixin { return []ent.Mixin{auditMixin{}} }"),
+    );
+    g.write(
+        "app/ent/schema/invoice.go",
+        schema("Invoice", "type Invoice struct{ ent.Schema }\n\nfunc (Invoice) Fields() []ent.Field { return softDeleteFields }"),
+    );
+    assert_eq!(staged(&g), (0, vec![]));
+    // And one that uses neither is still found.
+    g.write(
+        "app/ent/schema/note.go",
+        schema("Note", "type Note struct{ ent.Schema }"),
+    );
+    let (_, f) = staged(&g);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(f[0].3.contains("ent schema Note"), "{f:?}");
+}

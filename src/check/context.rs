@@ -3,7 +3,7 @@
 //! demand and kept, so no rule reads or parses a file twice.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use gix::ObjectId;
@@ -62,6 +62,7 @@ pub struct CheckContext<'a> {
     /// Parsed Go files by blob: the base and the change share most of them.
     go_files: RefCell<HashMap<gix::ObjectId, Arc<GoFile>>>,
     ent_matters: RefCell<Option<bool>>,
+    ent_focus: RefCell<Option<Option<HashSet<String>>>>,
 }
 
 impl<'a> CheckContext<'a> {
@@ -106,6 +107,7 @@ impl<'a> CheckContext<'a> {
             ent: RefCell::new(HashMap::new()),
             go_files: RefCell::new(HashMap::new()),
             ent_matters: RefCell::new(None),
+            ent_focus: RefCell::new(None),
         }
     }
 
@@ -342,6 +344,7 @@ impl<'a> CheckContext<'a> {
                 let mut packages = Vec::new();
                 let dirs = std::iter::once(schema.clone())
                     .chain(self.settings.config.ent.mixin_packages.iter().cloned());
+                let focus = self.ent_focus()?;
                 for (i, dir) in dirs.enumerate() {
                     let dir = dir.trim_end_matches('/').to_string();
                     let paths: Vec<String> = self
@@ -350,8 +353,9 @@ impl<'a> CheckContext<'a> {
                         .into_iter()
                         .filter(|n| n.ends_with(".go") && !n.ends_with("_test.go"))
                         .map(|n| format!("{dir}/{n}"))
+                        .filter(|p| i != 0 || focus.as_ref().is_none_or(|f| f.contains(p)))
                         .collect();
-                    if i == 0 && paths.is_empty() {
+                    if i == 0 && paths.is_empty() && focus.is_none() {
                         break;
                     }
                     packages.push(Package::from_files(&dir, self.go_files(side, &paths)?));
@@ -361,6 +365,98 @@ impl<'a> CheckContext<'a> {
         };
         self.ent.borrow_mut().insert(side, world.clone());
         Ok(world)
+    }
+
+    /// The schema-package files the ent rules must read for this change, or
+    /// `None` for all of them (`--all`, or a mixin package changed).
+    ///
+    /// A file the change leaves alone is the same on both sides; it matters
+    /// only if it declares or uses a name that a changed file uses or
+    /// declares (a local mixin, a helper, a schema type that moved). Such files
+    /// are found by a whole-word search for those names, then parsed, and their
+    /// names followed in turn, until nothing new turns up. Every other file
+    /// holds schemas the change cannot affect, so they are never parsed.
+    fn ent_focus(&self) -> Result<Option<HashSet<String>>> {
+        if let Some(hit) = self.ent_focus.borrow().as_ref() {
+            return Ok(hit.clone());
+        }
+        let focus = self.compute_ent_focus()?;
+        *self.ent_focus.borrow_mut() = Some(focus.clone());
+        Ok(focus)
+    }
+
+    fn compute_ent_focus(&self) -> Result<Option<HashSet<String>>> {
+        let ent = &self.settings.config.ent;
+        let (Some(schema), false) = (&ent.schema, self.mode == Mode::All) else {
+            return Ok(None);
+        };
+        let dir = format!("{}/", schema.trim_end_matches('/'));
+        let mixin_dirs: Vec<String> = ent
+            .mixin_packages
+            .iter()
+            .map(|d| format!("{}/", d.trim_end_matches('/')))
+            .collect();
+        let go = |p: &str| p.ends_with(".go") && !p.ends_with("_test.go");
+        let mut focus: HashSet<String> = HashSet::new();
+        for c in &self.changes {
+            for p in c.paths().filter(|p| go(p)) {
+                if mixin_dirs.iter().any(|d| p.starts_with(d.as_str())) {
+                    return Ok(None);
+                }
+                if p.strip_prefix(dir.as_str())
+                    .is_some_and(|r| !r.contains('/'))
+                {
+                    focus.insert(p.to_string());
+                }
+            }
+        }
+        let all: Vec<String> = [Side::New, Side::Created]
+            .iter()
+            .flat_map(|s| self.snapshot(*s).list_dir(&dir, false))
+            .filter(|n| go(n))
+            .map(|n| format!("{dir}{n}"))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut names: HashSet<String> = HashSet::new();
+        let mut followed: HashSet<String> = HashSet::new();
+        loop {
+            // Names of the files in focus not followed yet, on both sides.
+            for path in focus
+                .iter()
+                .filter(|p| !followed.contains(*p))
+                .cloned()
+                .collect::<Vec<_>>()
+            {
+                for side in [Side::New, Side::Created] {
+                    if self.snapshot(side).contains(&path) {
+                        for f in self.go_files(side, std::slice::from_ref(&path))? {
+                            let (declared, used) = f.names();
+                            names.extend(declared);
+                            names.extend(used);
+                        }
+                    }
+                }
+                followed.insert(path);
+            }
+            let before = focus.len();
+            let rest: Vec<&String> = all.iter().filter(|p| !focus.contains(*p)).collect();
+            for path in rest {
+                let bytes = match self.read(Side::New, path)? {
+                    Some(b) => b,
+                    None => match self.read(Side::Created, path)? {
+                        Some(b) => b,
+                        None => continue,
+                    },
+                };
+                if names.iter().any(|n| mentions(&bytes, n.as_bytes())) {
+                    focus.insert(path.clone());
+                }
+            }
+            if focus.len() == before {
+                return Ok(Some(focus));
+            }
+        }
     }
 
     /// Parsed Go files, each blob parsed once for every side.
@@ -485,6 +581,26 @@ impl<'a> CheckContext<'a> {
             .iter()
             .any(|c| c.path == path && c.kind != ChangeKind::Deleted)
     }
+}
+
+/// Whether `text` contains `word` as a whole Go identifier.
+fn mentions(text: &[u8], word: &[u8]) -> bool {
+    if word.is_empty() {
+        return false;
+    }
+    let ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b >= 0x80;
+    let mut from = 0;
+    while let Some(i) = text[from..].windows(word.len()).position(|w| w == word) {
+        let start = from + i;
+        let end = start + word.len();
+        let before = start == 0 || !ident(text[start - 1]);
+        let after = end == text.len() || !ident(text[end]);
+        if before && after {
+            return true;
+        }
+        from = start + 1;
+    }
+    false
 }
 
 /// The 1-based line and byte span of line `n` (1-based) of `text`.

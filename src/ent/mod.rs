@@ -47,6 +47,7 @@ fn field<'t>(node: Node<'t>, name: &'static str) -> Option<Node<'t>> {
             "field",
             "arguments",
             "key",
+            "left",
         ]
         .into_iter()
         .filter_map(|n| language.field_id_for_name(n).map(|id| (n, id.get())))
@@ -148,6 +149,81 @@ impl GoFile {
                 .flat_map(|h| h.join().unwrap_or_default())
                 .collect()
         })
+    }
+
+    /// Names this file declares at package level, and the package-local names
+    /// it uses (not import aliases, builtins, or names local to a function):
+    /// what links it to other files of its package.
+    pub fn names(&self) -> (BTreeSet<String>, BTreeSet<String>) {
+        const BUILTINS: &[&str] = &[
+            "append", "cap", "len", "make", "new", "nil", "true", "false", "string", "int",
+            "int64", "int32", "bool", "error", "float64", "byte", "rune", "any", "panic", "copy",
+            "delete", "iota", "_",
+        ];
+        let mut declared = BTreeSet::new();
+        let mut local = BTreeSet::new();
+        let mut used = BTreeSet::new();
+        let root = self.tree.root_node();
+        for top in children(root) {
+            match top.kind() {
+                "type_declaration"
+                | "function_declaration"
+                | "var_declaration"
+                | "const_declaration" => {
+                    walk(top, &mut |n| {
+                        if matches!(n.kind(), "type_spec" | "var_spec" | "const_spec")
+                            && n.parent()
+                                .is_some_and(|p| p == top || p.parent() == Some(top))
+                        {
+                            if let Some(name) = field(n, "name") {
+                                declared.insert(self.text(name).to_string());
+                            }
+                        }
+                    });
+                    if top.kind() == "function_declaration" {
+                        if let Some(name) = field(top, "name") {
+                            declared.insert(self.text(name).to_string());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        walk(root, &mut |n| match n.kind() {
+            "parameter_declaration"
+            | "short_var_declaration"
+            | "range_clause"
+            | "var_spec"
+            | "const_spec" => {
+                let target = match n.kind() {
+                    "short_var_declaration" | "range_clause" => field(n, "left"),
+                    _ => field(n, "name"),
+                };
+                if let Some(t) = target {
+                    walk(t, &mut |i| {
+                        if i.kind() == "identifier" {
+                            local.insert(self.text(i).to_string());
+                        }
+                    });
+                }
+            }
+            "identifier" | "type_identifier" => {
+                if n.parent().is_some_and(|p| p.kind() == "qualified_type") {
+                    return;
+                }
+                used.insert(self.text(n).to_string());
+            }
+            _ => {}
+        });
+        let used = used
+            .into_iter()
+            .filter(|u| {
+                !local.contains(u)
+                    && !self.imports.contains_key(u)
+                    && !BUILTINS.contains(&u.as_str())
+            })
+            .collect();
+        (declared, used)
     }
 
     fn text(&self, n: Node) -> &str {
