@@ -12,6 +12,7 @@ pub mod atlas_sum;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod devdb;
 pub mod ent;
 pub mod error;
 pub mod findings;

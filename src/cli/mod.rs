@@ -7,6 +7,7 @@ mod explain;
 mod fix_sum;
 mod init;
 mod install_hook;
+mod parity;
 mod rules_list;
 mod validate;
 
@@ -86,6 +87,8 @@ enum Command {
     Init(init::InitArgs),
     /// Install the git pre-commit hook (respects core.hooksPath)
     InstallHook(install_hook::InstallHookArgs),
+    /// View parity judged by a real PostgreSQL (throwaway cluster by default)
+    Parity(parity::ParityArgs),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -210,6 +213,7 @@ pub fn main() -> i32 {
         Command::Explain { rule } => explain::run(rule),
         Command::Rules => rules_list::run(&cli.global),
         Command::Init(args) => init::run(args),
+        Command::Parity(args) => parity::run(&cli.global, args),
         Command::InstallHook(args) => install_hook::run(args),
         Command::Completions { shell } => {
             let shell = match shell {
@@ -230,6 +234,13 @@ pub fn main() -> i32 {
             0
         }),
     };
+    if crate::devdb::interrupted() {
+        // The interrupt handler is removing scratch databases and clusters;
+        // it ends the process with 130.
+        loop {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
     match result {
         Ok(code) => code,
         Err(e) => {

@@ -1,0 +1,273 @@
+//! Database-backed view parity: PostgreSQL is the judge.
+//!
+//! Database A gets every migration in order; database B gets every migration
+//! with its VIEW statements stripped (a migration left empty is skipped), then
+//! the generated views file. Both are prepared in parallel, each migration
+//! applied as golang-migrate does (the whole file as one multi-statement
+//! execution). Then, for every view in either database, the columns
+//! (`information_schema.columns`: name, position, data type, udt name) and
+//! `pg_get_viewdef` must match.
+
+use std::collections::BTreeMap;
+
+use sqlparser::ast::{ObjectType, Statement};
+
+use super::Server;
+use crate::error::{Error, Result};
+use crate::findings::{Finding, Severity};
+use crate::sql::ParsedFile;
+
+/// One SQL file to apply: its repository path and bytes.
+pub struct SqlFile {
+    pub path: String,
+    pub bytes: Vec<u8>,
+}
+
+const RULE: &str = "view-parity";
+
+fn is_view_statement(file: &ParsedFile, stmt: &crate::sql::Stmt) -> bool {
+    if stmt.ast.is_empty() {
+        let text = file.stmt_text(stmt).to_ascii_uppercase();
+        let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        return text.starts_with("CREATE VIEW")
+            || text.starts_with("CREATE OR REPLACE VIEW")
+            || text.starts_with("DROP VIEW");
+    }
+    stmt.ast.iter().all(|a| {
+        matches!(a, Statement::CreateView(_))
+            || matches!(
+                a,
+                Statement::Drop {
+                    object_type: ObjectType::View,
+                    ..
+                }
+            )
+    })
+}
+
+/// The file without its VIEW statements (blanked out, so every other
+/// statement keeps its line); `None` when nothing else is left.
+fn strip_views(bytes: &[u8]) -> Option<String> {
+    let file = ParsedFile::parse(bytes);
+    let mut text = file.text.clone().into_bytes();
+    let mut kept = 0;
+    for s in &file.stmts {
+        if is_view_statement(&file, s) {
+            // Through the statement's `;`, newlines kept.
+            let end = text[s.span.end..]
+                .iter()
+                .position(|&c| c == b';')
+                .map_or(s.span.end, |i| s.span.end + i + 1);
+            for c in &mut text[s.span.start..end] {
+                if *c != b'\n' {
+                    *c = b' ';
+                }
+            }
+        } else {
+            kept += 1;
+        }
+    }
+    (kept > 0).then(|| String::from_utf8_lossy(&text).into_owned())
+}
+
+/// Applies one migration; on failure, finds the statement PostgreSQL refused
+/// (re-running the file statement by statement in a transaction that is rolled
+/// back) and returns a finding naming the file, line and error.
+fn apply(client: &mut postgres::Client, path: &str, sql: &str) -> Option<Finding> {
+    let err = client.batch_execute(sql).err()?;
+    let message = |e: &postgres::Error| {
+        e.as_db_error()
+            .map(|d| d.message().to_string())
+            .unwrap_or_else(|| e.to_string())
+    };
+    let file = ParsedFile::parse(sql.as_bytes());
+    let mut located = None;
+    if client.batch_execute("BEGIN").is_ok() {
+        for stmt in &file.stmts {
+            if let Err(e) = client.batch_execute(file.stmt_text(stmt)) {
+                located = Some((stmt.line, stmt.span.clone(), message(&e)));
+                break;
+            }
+        }
+        let _ = client.batch_execute("ROLLBACK");
+    }
+    let (line, span, msg) = located.unwrap_or((1, 0..0, message(&err)));
+    Some(
+        Finding::new(
+            RULE,
+            Severity::Error,
+            path,
+            format!("{path} fails on PostgreSQL at line {line}: {msg}"),
+        )
+        .at(line, span)
+        .label("PostgreSQL refused this statement")
+        .help("fix the migration so it applies on an empty database, in order"),
+    )
+}
+
+type Columns = BTreeMap<String, Vec<(i32, String, String, String)>>;
+
+fn catalog(
+    client: &mut postgres::Client,
+) -> std::result::Result<(Columns, BTreeMap<String, String>), postgres::Error> {
+    let mut columns: Columns = BTreeMap::new();
+    for row in client.query(
+        "SELECT c.table_name::text, c.ordinal_position::int, c.column_name::text, c.data_type::text, c.udt_name::text \
+         FROM information_schema.columns c JOIN information_schema.views v USING (table_schema, table_name) \
+         WHERE c.table_schema = 'public' ORDER BY 1, 2",
+        &[],
+    )? {
+        columns
+            .entry(row.get(0))
+            .or_default()
+            .push((row.get(1), row.get(2), row.get(3), row.get(4)));
+    }
+    let mut defs = BTreeMap::new();
+    for row in client.query(
+        "SELECT viewname::text, pg_get_viewdef(format('%I.%I', schemaname, viewname)::regclass, true) \
+         FROM pg_views WHERE schemaname = 'public'",
+        &[],
+    )? {
+        defs.insert(row.get(0), row.get(1));
+    }
+    Ok((columns, defs))
+}
+
+fn shorten(s: &str) -> String {
+    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > 300 {
+        flat.chars().take(300).collect::<String>() + "..."
+    } else {
+        flat
+    }
+}
+
+/// Runs parity on `server`. `views_path` is where the generated views live
+/// (findings about a view point at its `CREATE VIEW` there).
+pub fn run(server: &Server, migrations: &[SqlFile], views: &SqlFile) -> Result<Vec<Finding>> {
+    let a = server.scratch("a")?;
+    let b = server.scratch("b")?;
+    let (ra, rb) = std::thread::scope(|scope| {
+        let ta = scope.spawn(|| -> Result<Option<Finding>> {
+            let mut client = a.connect()?;
+            for m in migrations {
+                if let Some(f) = apply(&mut client, &m.path, &String::from_utf8_lossy(&m.bytes)) {
+                    return Ok(Some(f));
+                }
+            }
+            Ok(None)
+        });
+        let tb = scope.spawn(|| -> Result<Option<Finding>> {
+            let mut client = b.connect()?;
+            for m in migrations {
+                if let Some(sql) = strip_views(&m.bytes) {
+                    if let Some(f) = apply(&mut client, &m.path, &sql) {
+                        return Ok(Some(f));
+                    }
+                }
+            }
+            Ok(apply(
+                &mut client,
+                &views.path,
+                &String::from_utf8_lossy(&views.bytes),
+            ))
+        });
+        (
+            ta.join()
+                .unwrap_or_else(|_| Err(Error::Usage("database A's worker failed".into()))),
+            tb.join()
+                .unwrap_or_else(|_| Err(Error::Usage("database B's worker failed".into()))),
+        )
+    });
+    let (fa, fb) = (ra?, rb?);
+    // A migration that fails fails in both databases: report it once.
+    if let Some(f) = fa.or(fb) {
+        return Ok(vec![f]);
+    }
+    let query_err = |e: postgres::Error| Error::Usage(format!("cannot read the catalog: {e}"));
+    let (cols_a, defs_a) = catalog(&mut a.connect()?).map_err(query_err)?;
+    let (cols_b, defs_b) = catalog(&mut b.connect()?).map_err(query_err)?;
+    // Where each view of views.sql is, for pointing at it.
+    let places: BTreeMap<String, (usize, std::ops::Range<usize>)> = {
+        let file = ParsedFile::parse(&views.bytes);
+        file.stmts
+            .iter()
+            .flat_map(|s| {
+                s.ast.iter().filter_map(move |a| match a {
+                    Statement::CreateView(cv) => Some((
+                        crate::sql::schema::object_name(&cv.name),
+                        (s.line, s.span.clone()),
+                    )),
+                    _ => None,
+                })
+            })
+            .collect()
+    };
+    let finding = |view: &str, message: String| {
+        let f = Finding::new(RULE, Severity::Error, &views.path, message).help(
+            "add a migration that drops the view and creates it again from the generated file",
+        );
+        match places.get(view) {
+            Some((line, span)) => f.at(*line, span.clone()).label("differs on PostgreSQL"),
+            None => f,
+        }
+    };
+    let mut out = Vec::new();
+    let names: std::collections::BTreeSet<&String> = defs_a.keys().chain(defs_b.keys()).collect();
+    for name in names {
+        match (defs_a.get(name), defs_b.get(name)) {
+            (Some(_), None) => out.push(finding(
+                name,
+                format!(
+                    "view \"{name}\" exists after the migrations but not in {}",
+                    views.path
+                ),
+            )),
+            (None, Some(_)) => out.push(finding(
+                name,
+                format!(
+                    "view \"{name}\" is in {} but the migrations never create it",
+                    views.path
+                ),
+            )),
+            (Some(da), Some(db)) => {
+                let (ca, cb) = (
+                    cols_a.get(name).cloned().unwrap_or_default(),
+                    cols_b.get(name).cloned().unwrap_or_default(),
+                );
+                if ca != cb {
+                    let i = ca
+                        .iter()
+                        .zip(&cb)
+                        .position(|(x, y)| x != y)
+                        .unwrap_or(ca.len().min(cb.len()));
+                    let show = |c: Option<&(i32, String, String, String)>| {
+                        c.map(|(p, n, t, u)| format!("#{p} {n} {t} ({u})"))
+                            .unwrap_or_else(|| "(none)".into())
+                    };
+                    out.push(finding(
+                        name,
+                        format!(
+                            "view \"{name}\" has other columns on PostgreSQL: the migrations build {}, {} builds {}",
+                            show(ca.get(i)),
+                            views.path,
+                            show(cb.get(i))
+                        ),
+                    ));
+                } else if da != db {
+                    out.push(finding(
+                        name,
+                        format!(
+                            "view \"{name}\" has the same columns but another definition on PostgreSQL: the migrations build `{}`, {} builds `{}`",
+                            shorten(da),
+                            views.path,
+                            shorten(db)
+                        ),
+                    ));
+                }
+            }
+            (None, None) => {}
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,206 @@
+//! `migguard parity` on a real PostgreSQL: each run starts its own throwaway
+//! cluster from the local binaries (skipped, with the reason printed, when
+//! there are none).
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use common::{findings, GitRepo, DIR};
+
+fn say(line: &str) {
+    use std::io::Write as _;
+    use std::os::fd::AsFd as _;
+    if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
+        let _ = writeln!(std::fs::File::from(fd), "{line}");
+    }
+}
+
+fn have_postgres() -> bool {
+    let found = migguard::devdb::find_binaries().is_some();
+    if !found {
+        say("skipped: no PostgreSQL binaries (initdb, postgres) on PATH or under /usr/lib/postgresql/*/bin");
+    }
+    found
+}
+
+const VIEW: &str = "CREATE VIEW \"customer_names\" AS SELECT \"id\", \"name\" FROM \"customers\" WHERE (\"deleted_at\" IS NULL);\n";
+
+fn repo(views: &str) -> GitRepo {
+    let g = GitRepo::new();
+    g.write(
+        ".migguard.yaml",
+        "migrations:\n  dir: tools/migrate/migrations\n  format: golang-migrate\nviews:\n  generated: tools/migrate/views.sql\n",
+    );
+    g.add_migration(
+        "20240101000000_init",
+        &format!("CREATE TABLE \"customers\" (\"id\" character(26) NOT NULL, \"name\" text NOT NULL, \"deleted_at\" timestamptz NULL, PRIMARY KEY (\"id\"));\n{VIEW}"),
+    );
+    g.write("tools/migrate/views.sql", views);
+    g
+}
+
+fn parity(g: &GitRepo, args: &[&str]) -> (i32, Vec<common::Found>, String) {
+    let out = g
+        .migguard()
+        .args(["parity", "--format", "json"])
+        .args(args)
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let code = out.status.code().unwrap_or(-1);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    let found = if out.stdout.is_empty() {
+        Vec::new()
+    } else {
+        findings(&out)
+    };
+    (code, found, stderr)
+}
+
+#[test]
+fn a_clean_fixture_passes() {
+    if !have_postgres() {
+        return;
+    }
+    let g = repo(&format!("-- generated\n{VIEW}"));
+    let (code, f, err) = parity(&g, &[]);
+    assert_eq!((code, f.len()), (0, 0), "{f:?} {err}");
+}
+
+#[test]
+fn a_changed_view_column_fails() {
+    if !have_postgres() {
+        return;
+    }
+    let g = repo("CREATE VIEW \"customer_names\" AS SELECT \"id\", \"name\"::varchar AS \"name\" FROM \"customers\" WHERE (\"deleted_at\" IS NULL);\n");
+    let (code, f, err) = parity(&g, &[]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].0, "view-parity");
+    assert_eq!(f[0].1, "tools/migrate/views.sql");
+    assert!(
+        f[0].3.contains("other columns") && f[0].3.contains("name"),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn a_changed_view_body_with_the_same_columns_fails() {
+    if !have_postgres() {
+        return;
+    }
+    let g = repo("CREATE VIEW \"customer_names\" AS SELECT \"id\", \"name\" FROM \"customers\";\n");
+    let (code, f, _) = parity(&g, &[]);
+    assert_eq!(code, 1);
+    assert!(
+        f[0].3.contains("same columns but another definition"),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn a_broken_migration_is_reported_with_its_line() {
+    if !have_postgres() {
+        return;
+    }
+    let g = repo(VIEW);
+    g.add_migration(
+        "20240201000000_broken",
+        "ALTER TABLE \"customers\" ADD COLUMN \"email\" text;\n\nALTER TABLE \"no_such_table\" ADD COLUMN \"x\" int;\n",
+    );
+    let (code, f, _) = parity(&g, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(f[0].1, format!("{DIR}/20240201000000_broken.up.sql"));
+    assert_eq!(f[0].2, Some(3), "{f:?}");
+    assert!(f[0].3.contains("no_such_table"), "{f:?}");
+}
+
+#[test]
+fn an_unreachable_server_is_exit_2_without_the_password() {
+    let g = repo(VIEW);
+    let (code, _, err) = parity(&g, &["--dev-url", "postgres://u:s3cret@127.0.0.1:1/db"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("127.0.0.1:1"), "{err}");
+    assert!(!err.contains("s3cret"), "{err}");
+    let (code, _, err) = parity(&g, &["--dev-url", "docker://postgres/15/dev"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--dev-url postgres://"), "{err}");
+}
+
+fn leftover_clusters() -> BTreeSet<String> {
+    std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.starts_with("migguard-pg-"))
+        .collect()
+}
+
+#[test]
+fn interrupted_runs_remove_their_cluster() {
+    if !have_postgres() {
+        return;
+    }
+    let g = repo(VIEW);
+    g.add_migration("20240201000000_slow", "SELECT pg_sleep(20);\n");
+    let before = leftover_clusters();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("migguard"))
+        .arg("parity")
+        .current_dir(g.repo.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until the cluster is up and applying the slow migration.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while leftover_clusters() == before && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while leftover_clusters() != before && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        leftover_clusters(),
+        before,
+        "the throwaway cluster was left behind"
+    );
+}
+
+#[test]
+fn openmeter_parity_passes() {
+    if !have_postgres() {
+        return;
+    }
+    let corpus =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/openmeter");
+    if !corpus.is_dir() {
+        say("skipped: no real-world corpus");
+        return;
+    }
+    let g = GitRepo::new();
+    g.write(
+        ".migguard.yaml",
+        "migrations:\n  dir: tools/migrate/migrations\n  format: golang-migrate\nviews:\n  generated: tools/migrate/views.sql\n",
+    );
+    g.write(
+        "tools/migrate/views.sql",
+        std::fs::read(corpus.join("views.sql")).unwrap(),
+    );
+    for e in std::fs::read_dir(corpus.join("migrations")).unwrap() {
+        let e = e.unwrap();
+        g.write(
+            &format!("{DIR}/{}", e.file_name().to_str().unwrap()),
+            std::fs::read(e.path()).unwrap(),
+        );
+    }
+    let (code, f, err) = parity(&g, &[]);
+    assert_eq!((code, f.len()), (0, 0), "{f:?} {err}");
+}
