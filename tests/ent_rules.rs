@@ -342,3 +342,27 @@ fn a_new_schema_using_helpers_from_unchanged_files_is_resolved() {
     assert_eq!(f.len(), 1, "{f:?}");
     assert!(f[0].3.contains("ent schema Note"), "{f:?}");
 }
+
+#[test]
+fn an_index_line_can_be_suppressed_with_a_reason() {
+    let g = repo();
+    let account = |comment: &str| {
+        schema(
+            "Account",
+            &format!("type Account struct{{ ent.Schema }}\n\nfunc (Account) Mixin() []ent.Mixin {{ return []ent.Mixin{{entutils.ResourceMixin{{}}}} }}\n\nfunc (Account) Indexes() []ent.Index {{\n\treturn []ent.Index{{\n\t\t{comment}\n\t\tindex.Fields(\"namespace\", \"name\").Unique(),\n\t}}\n}}"),
+        )
+    };
+    g.write("app/ent/schema/account.go", account("// migguard:ignore unique-without-deleted-at names are reserved forever, even after deletion"));
+    assert_eq!(staged(&g), (0, vec![]));
+    g.write(
+        "app/ent/schema/account.go",
+        account("// migguard:ignore unique-without-deleted-at"),
+    );
+    let (code, f) = staged(&g);
+    assert_eq!(code, 1);
+    assert_eq!(
+        f.len(),
+        2,
+        "the finding stays and the reasonless ignore is reported: {f:?}"
+    );
+}

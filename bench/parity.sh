@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Benchmark: `migguard parity` on the OpenMeter corpus (throwaway cluster
+# started and removed included) against the baseline of applying the same
+# migrations into two databases one after the other with `psql -f` per file
+# (database A: every migration; database B: the same, then views.sql), on the
+# PostgreSQL server at 127.0.0.1:5432 (user postgres, trust auth).
+#
+#   bash bench/parity.sh [RUNS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+runs="${1:-5}"
+corpus="../shared/corpus/openmeter"
+[ -d "$corpus" ] || { echo "skipped: $corpus not found"; exit 0; }
+cargo build --release --quiet
+bin="$root/target/release/migguard"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+git init -q "$work/repo" && mkdir -p "$work/repo/tools/migrate"
+cp rules/presets/openmeter.yaml "$work/repo/.migguard.yaml"
+cp "$corpus/views.sql" "$work/repo/tools/migrate/views.sql"
+cp -r "$corpus/migrations" "$work/repo/tools/migrate/migrations"
+cd "$work/repo"
+python3 "$root/bench/timeit.py" --runs "$runs" --warmup 1 --label "migguard parity (throwaway cluster included)" -- "$bin" parity
+if psql -h 127.0.0.1 -U postgres -d postgres -tAc "select 1" >/dev/null 2>&1; then
+  start=$(date +%s.%N)
+  for db in bench_a bench_b; do
+    psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" >/dev/null
+    for f in tools/migrate/migrations/*.up.sql; do
+      psql -q -h 127.0.0.1 -U postgres -d "$db" -v ON_ERROR_STOP=1 -f "$f" >/dev/null
+    done
+  done
+  psql -q -h 127.0.0.1 -U postgres -d bench_b -f tools/migrate/views.sql >/dev/null 2>&1 || true
+  end=$(date +%s.%N)
+  python3 -c "print(f'baseline: psql -f per file into two databases one after the other: {($end - $start) * 1000:.0f} ms (1 run)')"
+  psql -q -h 127.0.0.1 -U postgres -d postgres -c "DROP DATABASE bench_a" -c "DROP DATABASE bench_b" >/dev/null
+else
+  echo "baseline skipped: no PostgreSQL server at 127.0.0.1:5432"
+fi
