@@ -19,6 +19,7 @@ pub mod findings;
 pub mod fsutil;
 pub mod git;
 pub mod migrations;
+pub mod par;
 pub mod report;
 pub mod rules;
 pub mod sql;

@@ -2,6 +2,8 @@
 //! reproduced byte for byte. Skipped, with the reason printed, when
 //! `../shared/corpus` is absent (a user's clone does not have it).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use migguard::atlas_sum::{DirSum, FILE_NAME};
@@ -12,21 +14,11 @@ fn corpus() -> Option<PathBuf> {
     if dir.is_dir() {
         Some(dir.canonicalize().unwrap())
     } else {
-        say(&format!(
+        common::say(&format!(
             "skipped: no real-world corpus at {} (it is not part of the repository)",
             dir.display()
         ));
         None
-    }
-}
-
-/// Prints past the test harness's output capture (which swallows both
-/// `println!` and `std::io::stderr()`), by writing to a duplicate of fd 2.
-fn say(line: &str) {
-    use std::io::Write as _;
-    use std::os::fd::AsFd as _;
-    if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
-        let _ = writeln!(std::fs::File::from(fd), "{line}");
     }
 }
 

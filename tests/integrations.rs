@@ -13,15 +13,6 @@ fn manifest() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Prints past the test harness's capture (for skip reasons).
-fn say(line: &str) {
-    use std::io::Write as _;
-    use std::os::fd::AsFd as _;
-    if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
-        let _ = writeln!(std::fs::File::from(fd), "{line}");
-    }
-}
-
 /// PATH with the freshly built migguard first.
 fn path_with_migguard() -> String {
     let bin = assert_cmd::cargo::cargo_bin("migguard");
@@ -164,7 +155,7 @@ fn manifest_head() -> Option<String> {
 #[test]
 fn pre_commit_framework_uses_the_hooks_of_this_repository() {
     let Some(head) = manifest_head() else {
-        say("skipped: pre-commit test needs this checkout to be a git repository");
+        common::say("skipped: pre-commit test needs this checkout to be a git repository");
         return;
     };
     let venv = tempfile::tempdir().unwrap();
@@ -186,7 +177,7 @@ fn pre_commit_framework_uses_the_hooks_of_this_repository() {
             .status()
             .is_ok_and(|s| s.success());
     if !installed {
-        say("skipped: could not install pre-commit from PyPI (no network?)");
+        common::say("skipped: could not install pre-commit from PyPI (no network?)");
         return;
     }
     let g = repo_with_migrations();

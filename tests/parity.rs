@@ -9,18 +9,10 @@ use std::time::Duration;
 
 use common::{findings, GitRepo, DIR};
 
-fn say(line: &str) {
-    use std::io::Write as _;
-    use std::os::fd::AsFd as _;
-    if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
-        let _ = writeln!(std::fs::File::from(fd), "{line}");
-    }
-}
-
 fn have_postgres() -> bool {
     let found = migguard::devdb::find_binaries().is_some();
     if !found {
-        say("skipped: no PostgreSQL binaries (initdb, postgres) on PATH or under /usr/lib/postgresql/*/bin");
+        common::say("skipped: no PostgreSQL binaries (initdb, postgres) on PATH or under /usr/lib/postgresql/*/bin");
     }
     found
 }
@@ -129,8 +121,10 @@ fn an_unreachable_server_is_exit_2_without_the_password() {
     assert!(err.contains("--dev-url postgres://"), "{err}");
 }
 
-fn leftover_clusters() -> BTreeSet<String> {
-    std::fs::read_dir(std::env::temp_dir())
+/// Clusters left in `tmp` (the child's own TMPDIR, so tests running in
+/// parallel do not see each other's clusters).
+fn leftover_clusters(tmp: &std::path::Path) -> BTreeSet<String> {
+    std::fs::read_dir(tmp)
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().into_string().ok())
         .filter(|n| n.starts_with("migguard-pg-"))
@@ -144,19 +138,27 @@ fn interrupted_runs_remove_their_cluster() {
     }
     let g = repo(VIEW);
     g.add_migration("20240201000000_slow", "SELECT pg_sleep(20);\n");
-    let before = leftover_clusters();
+    let tmp = tempfile::tempdir().unwrap();
+    // The postgres user must be able to reach the cluster folder inside it.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("migguard"))
         .arg("parity")
         .current_dir(g.repo.path())
+        .env("TMPDIR", tmp.path())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     // Wait until the cluster is up and applying the slow migration.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    while leftover_clusters() == before && std::time::Instant::now() < deadline {
+    while leftover_clusters(tmp.path()).is_empty() && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
+    assert!(
+        !leftover_clusters(tmp.path()).is_empty(),
+        "the cluster never started"
+    );
     std::thread::sleep(Duration::from_secs(3));
     let _ = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
@@ -164,12 +166,11 @@ fn interrupted_runs_remove_their_cluster() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(130));
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while leftover_clusters() != before && std::time::Instant::now() < deadline {
+    while !leftover_clusters(tmp.path()).is_empty() && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));
     }
-    assert_eq!(
-        leftover_clusters(),
-        before,
+    assert!(
+        leftover_clusters(tmp.path()).is_empty(),
         "the throwaway cluster was left behind"
     );
 }
@@ -182,7 +183,7 @@ fn openmeter_parity_passes() {
     let corpus =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/openmeter");
     if !corpus.is_dir() {
-        say("skipped: no real-world corpus");
+        common::say("skipped: no real-world corpus");
         return;
     }
     let g = GitRepo::new();

@@ -259,20 +259,12 @@ fn unreadable_statements_are_counted_not_fatal() {
 
 // ---- Real world -------------------------------------------------------------
 
-fn say(line: &str) {
-    use std::io::Write as _;
-    use std::os::fd::AsFd as _;
-    if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
-        let _ = writeln!(std::fs::File::from(fd), "{line}");
-    }
-}
-
 /// The OpenMeter corpus laid out as the OpenMeter repository has it.
 fn openmeter() -> Option<GitRepo> {
     let corpus =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/openmeter");
     if !corpus.is_dir() {
-        say(&format!(
+        common::say(&format!(
             "skipped: no real-world corpus at {}",
             corpus.display()
         ));

@@ -219,25 +219,8 @@ impl<'a> CheckContext<'a> {
                 todo.push((p.clone(), bytes, end));
             }
         }
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(8);
-        let chunk = todo.len().div_ceil(threads).max(1);
-        let results: Vec<(String, ParsedFile)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = todo
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        part.iter()
-                            .map(|(p, b, end)| (p.clone(), ParsedFile::parse(&b[..*end])))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
+        let results: Vec<(String, ParsedFile)> = crate::par::map(&todo, |(p, b, end)| {
+            (p.clone(), ParsedFile::parse(&b[..*end]))
         });
         let mut cache = self.parsed.borrow_mut();
         for (p, f) in results {

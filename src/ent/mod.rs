@@ -126,29 +126,14 @@ impl GoFile {
 
     /// Parses many files on every core.
     pub fn parse_many(files: Vec<(String, Vec<u8>)>) -> Vec<GoFile> {
-        let threads = std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(8);
-        let chunk = files.len().div_ceil(threads).max(1);
-        std::thread::scope(|scope| {
-            let handles: Vec<_> = files
-                .chunks(chunk)
-                .map(|part| {
-                    scope.spawn(move || {
-                        let Some(mut parser) = go_parser() else {
-                            return Vec::new();
-                        };
-                        part.iter()
-                            .filter_map(|(p, b)| GoFile::parse_with(&mut parser, p, b))
-                            .collect::<Vec<_>>()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
+        // One parser per file: tree-sitter parsers are cheap to make and not
+        // shared across threads.
+        crate::par::map(&files, |(p, b)| {
+            go_parser().and_then(|mut parser| GoFile::parse_with(&mut parser, p, b))
         })
+        .into_iter()
+        .flatten()
+        .collect()
     }
 
     /// Names this file declares at package level, and the package-local names
