@@ -13,7 +13,7 @@ use crate::config::Settings;
 use crate::ent::{GoFile, Package, World};
 use crate::error::Result;
 use crate::git::FileRef;
-use crate::git::{Change, ChangeKind, Git, Snapshot};
+use crate::git::{Change, Git, Snapshot};
 use crate::migrations::{DirFormat, Listing};
 use crate::report::Mode;
 use crate::sql::{ParsedFile, Replay};
@@ -556,13 +556,6 @@ impl<'a> CheckContext<'a> {
         self.changes
             .iter()
             .filter(|c| c.paths().any(|p| self.dir_name(p).is_some()))
-    }
-
-    /// Whether `path` was added, modified or renamed into place by the change.
-    pub fn touched(&self, path: &str) -> bool {
-        self.changes
-            .iter()
-            .any(|c| c.path == path && c.kind != ChangeKind::Deleted)
     }
 }
 

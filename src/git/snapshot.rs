@@ -177,7 +177,7 @@ impl Snapshot {
         for prefix in &scope.prefixes {
             let full = root.join(prefix);
             if prefix.is_empty() || prefix.ends_with('/') {
-                walk_disk(root, &full, prefix, &mut files)?;
+                walk_disk(&full, prefix, &mut files)?;
             } else if let Ok(meta) = std::fs::symlink_metadata(&full) {
                 if !meta.is_dir() {
                     files.insert(
@@ -360,12 +360,7 @@ fn walk_tree(
     Ok(())
 }
 
-fn walk_disk(
-    root: &Path,
-    dir: &Path,
-    prefix: &str,
-    out: &mut BTreeMap<String, FileRef>,
-) -> Result<()> {
+fn walk_disk(dir: &Path, prefix: &str, out: &mut BTreeMap<String, FileRef>) -> Result<()> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(());
     };
@@ -382,7 +377,7 @@ fn walk_disk(
             .map_err(|e| Error::read(entry.path(), e))?;
         let rel = format!("{prefix}{name}");
         if file_type.is_dir() {
-            walk_disk(root, &entry.path(), &format!("{rel}/"), out)?;
+            walk_disk(&entry.path(), &format!("{rel}/"), out)?;
         } else {
             out.insert(
                 rel,
@@ -392,7 +387,6 @@ fn walk_disk(
             );
         }
     }
-    let _ = root;
     Ok(())
 }
 

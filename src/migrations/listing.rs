@@ -53,10 +53,6 @@ impl Listing {
         }
     }
 
-    pub fn newest(&self) -> Option<&Migration> {
-        self.migrations.last()
-    }
-
     /// The migration a file belongs to (as its up or its down file).
     pub fn owner_of(&self, file: &str) -> Option<&Migration> {
         self.migrations
