@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{findings, Found, GitRepo, DIR};
+use common::{check_json as check, findings, Found, GitRepo, DIR};
 
 const CONFIG: &str = r#"migrations:
   dir: tools/migrate/migrations
@@ -49,17 +49,6 @@ fn main_repo() -> GitRepo {
     );
     g.commit_all("main");
     g
-}
-
-fn check(g: &GitRepo, args: &[&str]) -> (i32, Vec<Found>) {
-    let out = g
-        .migguard()
-        .arg("check")
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    (out.status.code().unwrap(), findings(&out))
 }
 
 fn rules_of(f: &[Found]) -> Vec<&str> {

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{findings, Found, GitRepo, DIR};
+use common::{findings, staged_json as staged, GitRepo, DIR};
 
 const CONFIG: &str = "migrations:\n  dir: tools/migrate/migrations\n  format: golang-migrate\nent:\n  schema: app/ent/schema\n  mixin_packages: [\"pkg/entutils\"]\n";
 
@@ -113,16 +113,6 @@ fn repo() -> GitRepo {
     g.commit_all("init");
     g.git(&["checkout", "-q", "-b", "feature"]);
     g
-}
-
-fn staged(g: &GitRepo) -> (i32, Vec<Found>) {
-    g.stage_all();
-    let out = g
-        .migguard()
-        .args(["check", "--format", "json"])
-        .output()
-        .unwrap();
-    (out.status.code().unwrap(), findings(&out))
 }
 
 #[test]

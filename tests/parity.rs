@@ -180,28 +180,9 @@ fn openmeter_parity_passes() {
     if !have_postgres() {
         return;
     }
-    let corpus =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/openmeter");
-    if !corpus.is_dir() {
-        common::say("skipped: no real-world corpus");
+    let Some(g) = common::openmeter_repo() else {
         return;
-    }
-    let g = GitRepo::new();
-    g.write(
-        ".migguard.yaml",
-        "migrations:\n  dir: tools/migrate/migrations\n  format: golang-migrate\nviews:\n  generated: tools/migrate/views.sql\n",
-    );
-    g.write(
-        "tools/migrate/views.sql",
-        std::fs::read(corpus.join("views.sql")).unwrap(),
-    );
-    for e in std::fs::read_dir(corpus.join("migrations")).unwrap() {
-        let e = e.unwrap();
-        g.write(
-            &format!("{DIR}/{}", e.file_name().to_str().unwrap()),
-            std::fs::read(e.path()).unwrap(),
-        );
-    }
+    };
     let (code, f, err) = parity(&g, &[]);
     assert_eq!((code, f.len()), (0, 0), "{f:?} {err}");
 }

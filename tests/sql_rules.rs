@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{findings, Found, GitRepo, DIR};
+use common::{check_json as check, findings, staged_json as staged, GitRepo, DIR};
 
 const CONFIG: &str = "migrations:\n  dir: tools/migrate/migrations\n  format: golang-migrate\nviews:\n  generated: tools/migrate/views.sql\n";
 
@@ -23,22 +23,6 @@ fn repo() -> GitRepo {
     g.commit_all("init");
     g.git(&["checkout", "-q", "-b", "feature"]);
     g
-}
-
-fn check(g: &GitRepo, args: &[&str]) -> (i32, Vec<Found>) {
-    let out = g
-        .migguard()
-        .arg("check")
-        .args(args)
-        .args(["--format", "json"])
-        .output()
-        .unwrap();
-    (out.status.code().unwrap(), findings(&out))
-}
-
-fn staged(g: &GitRepo) -> (i32, Vec<Found>) {
-    g.stage_all();
-    check(g, &[])
 }
 
 #[test]
@@ -259,47 +243,11 @@ fn unreadable_statements_are_counted_not_fatal() {
 
 // ---- Real world -------------------------------------------------------------
 
-/// The OpenMeter corpus laid out as the OpenMeter repository has it.
-fn openmeter() -> Option<GitRepo> {
-    let corpus =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/openmeter");
-    if !corpus.is_dir() {
-        common::say(&format!(
-            "skipped: no real-world corpus at {}",
-            corpus.display()
-        ));
-        return None;
-    }
-    let g = GitRepo::new();
-    g.write(
-        ".migguard.yaml",
-        std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("rules/presets/openmeter.yaml"),
-        )
-        .unwrap(),
-    );
-    g.write(
-        "atlas.hcl",
-        std::fs::read(corpus.join("atlas.hcl")).unwrap(),
-    );
-    g.write(
-        "tools/migrate/views.sql",
-        std::fs::read(corpus.join("views.sql")).unwrap(),
-    );
-    for e in std::fs::read_dir(corpus.join("migrations")).unwrap() {
-        let e = e.unwrap();
-        g.write(
-            &format!("{DIR}/{}", e.file_name().to_str().unwrap()),
-            std::fs::read(e.path()).unwrap(),
-        );
-    }
-    g.commit_all("openmeter");
-    Some(g)
-}
-
 #[test]
 fn openmeter_check_all_has_no_view_parity_false_alarm() {
-    let Some(g) = openmeter() else { return };
+    let Some(g) = common::openmeter_repo() else {
+        return;
+    };
     let out = g
         .migguard()
         .args(["check", "--all", "--format", "json"])
@@ -330,7 +278,9 @@ fn openmeter_check_all_has_no_view_parity_false_alarm() {
 
 #[test]
 fn openmeter_changed_view_column_is_named() {
-    let Some(g) = openmeter() else { return };
+    let Some(g) = common::openmeter_repo() else {
+        return;
+    };
     let views = String::from_utf8(g.repo.read("tools/migrate/views.sql")).unwrap();
     let changed = views.replacen(
         "NULL::char(26) AS \"feature_id\"",

@@ -251,3 +251,58 @@ pub fn say(line: &str) {
         let _ = writeln!(std::fs::File::from(fd), "{line}");
     }
 }
+
+/// `migguard check ARGS --format json` in the repository: exit code and findings.
+pub fn check_json(g: &GitRepo, args: &[&str]) -> (i32, Vec<Found>) {
+    let out = g
+        .migguard()
+        .arg("check")
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    (out.status.code().unwrap(), findings(&out))
+}
+
+/// Stages everything, then `check_json` in the default (staged) mode.
+pub fn staged_json(g: &GitRepo) -> (i32, Vec<Found>) {
+    g.stage_all();
+    check_json(g, &[])
+}
+
+/// The OpenMeter corpus laid out as the OpenMeter repository has it (with the
+/// OpenMeter preset as config), committed; `None`, with the reason printed,
+/// when `../shared/corpus` is absent.
+pub fn openmeter_repo() -> Option<GitRepo> {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let corpus = manifest.join("../shared/corpus/openmeter");
+    if !corpus.is_dir() {
+        say(&format!(
+            "skipped: no real-world corpus at {}",
+            corpus.display()
+        ));
+        return None;
+    }
+    let g = GitRepo::new();
+    g.write(
+        ".migguard.yaml",
+        std::fs::read(manifest.join("rules/presets/openmeter.yaml")).unwrap(),
+    );
+    g.write(
+        "atlas.hcl",
+        std::fs::read(corpus.join("atlas.hcl")).unwrap(),
+    );
+    g.write(
+        "tools/migrate/views.sql",
+        std::fs::read(corpus.join("views.sql")).unwrap(),
+    );
+    for e in std::fs::read_dir(corpus.join("migrations")).unwrap() {
+        let e = e.unwrap();
+        g.write(
+            &format!("{DIR}/{}", e.file_name().to_str().unwrap()),
+            std::fs::read(e.path()).unwrap(),
+        );
+    }
+    g.commit_all("openmeter");
+    Some(g)
+}
