@@ -27,8 +27,7 @@ pub struct CheckArgs {
 pub fn run(global: &Global, args: &CheckArgs) -> Result<i32> {
     let git = Git::discover(&current_dir()?)?;
     let settings = global.settings_at(Some(git.workdir.clone()))?;
-    // Validate --rule names before doing any work.
-    global.runs("sum-drift")?;
+    global.check_rule_names()?;
     let options = Options {
         staged: args.staged || args.base.is_none(),
         base: args.base.clone(),

@@ -145,6 +145,12 @@ impl Global {
 
     /// Whether `rule` runs, given `--rule` (after checking the names exist).
     fn runs(&self, rule: &str) -> Result<bool> {
+        self.check_rule_names()?;
+        Ok(self.rules.is_empty() || self.rules.iter().any(|r| r == rule))
+    }
+
+    /// Every `--rule` names a rule.
+    fn check_rule_names(&self) -> Result<()> {
         for name in &self.rules {
             if crate::rules::find(name).is_none() {
                 return Err(Error::Usage(format!(
@@ -152,7 +158,7 @@ impl Global {
                 )));
             }
         }
-        Ok(self.rules.is_empty() || self.rules.iter().any(|r| r == rule))
+        Ok(())
     }
 
     fn settings(&self) -> Result<Settings> {
