@@ -186,3 +186,83 @@ fn openmeter_parity_passes() {
     let (code, f, err) = parity(&g, &[]);
     assert_eq!((code, f.len()), (0, 0), "{f:?} {err}");
 }
+
+/// The templates in a cache folder.
+fn templates(cache: &std::path::Path) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(cache)
+        .map(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("pg-template-") && !n.contains(".tmp"))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_cluster_template_is_cached_and_a_broken_one_is_made_again() {
+    if !have_postgres() {
+        return;
+    }
+    let g = repo(VIEW);
+    let cache = tempfile::tempdir().unwrap();
+    let run = |cache: &std::path::Path| {
+        let out = g
+            .migguard()
+            .args(["parity", "-q"])
+            .env("MIGGUARD_CACHE_DIR", cache)
+            .env("MIGGUARD_TRACE", "1")
+            .timeout(Duration::from_secs(120))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr).to_string();
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        err
+    };
+    // First run: initdb, then the template is saved.
+    let err = run(cache.path());
+    assert!(
+        err.contains("] initdb") && err.contains("save the template"),
+        "{err}"
+    );
+    let saved = templates(cache.path());
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    assert!(saved[0].join("PG_VERSION").is_file());
+    // Second run: copied, no initdb.
+    let err = run(cache.path());
+    assert!(err.contains("copy the cached template"), "{err}");
+    assert!(!err.contains("] initdb"), "{err}");
+    // A template that cannot start is thrown away and made again.
+    std::fs::write(saved[0].join("global/pg_control"), b"garbage").unwrap();
+    let err = run(cache.path());
+    assert!(
+        err.contains("copy the cached template") && err.contains("] initdb"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::metadata(saved[0].join("global/pg_control"))
+            .unwrap()
+            .len(),
+        8192,
+        "the template was not made again"
+    );
+    // An empty MIGGUARD_CACHE_DIR turns the cache off.
+    let off = tempfile::tempdir().unwrap();
+    let out = g
+        .migguard()
+        .args(["parity", "-q"])
+        .env("MIGGUARD_CACHE_DIR", "")
+        .env("HOME", off.path())
+        .env("XDG_CACHE_HOME", off.path())
+        .env("MIGGUARD_TRACE", "1")
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("save the template"), "{err}");
+    assert_eq!(std::fs::read_dir(off.path()).unwrap().count(), 0);
+}

@@ -2,17 +2,18 @@
 //! zero-setup default) or a server named by `--dev-url`, scratch databases
 //! that are always dropped, and URLs that are never printed with a password.
 
+mod cluster;
 pub mod parity;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+pub use cluster::{find_binaries, Cluster};
+
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::error::{Error, Result};
 
 /// Work to undo if the process is interrupted (Ctrl-C, SIGTERM).
-type Cleanup = Box<dyn FnOnce() + Send>;
+pub(crate) type Cleanup = Box<dyn FnOnce() + Send>;
 
 fn cleanups() -> &'static Mutex<Vec<(u64, Cleanup)>> {
     static CLEANUPS: OnceLock<Mutex<Vec<(u64, Cleanup)>>> = OnceLock::new();
@@ -43,7 +44,7 @@ pub fn interrupted() -> bool {
 
 /// Registers `undo` to run if the process is interrupted; returns a ticket
 /// to unregister it once the work is undone normally.
-fn on_interrupt(undo: Cleanup) -> u64 {
+pub(crate) fn on_interrupt(undo: Cleanup) -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     cleanups()
@@ -53,11 +54,25 @@ fn on_interrupt(undo: Cleanup) -> u64 {
     id
 }
 
-fn forget(id: u64) {
+pub(crate) fn forget(id: u64) {
     cleanups()
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .retain(|(i, _)| *i != id);
+}
+
+/// With `MIGGUARD_TRACE` set, prints how long each step took (to stderr),
+/// for measuring where a database-backed check spends its time.
+pub fn trace(step: &str) {
+    static START: OnceLock<Option<Instant>> = OnceLock::new();
+    if let Some(start) =
+        START.get_or_init(|| std::env::var_os("MIGGUARD_TRACE").map(|_| Instant::now()))
+    {
+        eprintln!(
+            "[{:>6.0} ms] {step}",
+            start.elapsed().as_secs_f64() * 1000.0
+        );
+    }
 }
 
 /// A URL as it may be shown: `postgres://user@host:port/db`, password removed.
@@ -81,232 +96,15 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// Where to find `initdb` and `postgres`: `PATH`, then
-/// `/usr/lib/postgresql/<newest>/bin`.
-pub fn find_binaries() -> Option<PathBuf> {
-    let on_path = std::env::var_os("PATH").and_then(|p| {
-        std::env::split_paths(&p)
-            .find(|d| d.join("initdb").is_file() && d.join("postgres").is_file())
-    });
-    on_path.or_else(|| {
-        let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-            .ok()?
-            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-            .filter(|d| d.join("initdb").is_file() && d.join("postgres").is_file())
-            .collect();
-        dirs.sort_by_key(|d| {
-            d.parent()
-                .and_then(|v| v.file_name())
-                .and_then(|v| v.to_str())
-                .and_then(|v| v.parse::<u32>().ok())
-                .unwrap_or(0)
-        });
-        dirs.pop()
-    })
-}
-
-/// The uid and gid of a system user, from `/etc/passwd`.
-fn system_user(name: &str) -> Option<(u32, u32)> {
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
-    passwd.lines().find_map(|l| {
-        let f: Vec<&str> = l.split(':').collect();
-        (f.first() == Some(&name) && f.len() > 3)
-            .then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))?
-    })
-}
-
-/// A throwaway cluster in a temporary folder, listening on a Unix socket only.
-/// PostgreSQL refuses to run as root: as root, it runs as the `postgres`
-/// system user, who owns the folder. Stopped and removed when dropped.
-pub struct Cluster {
-    dir: PathBuf,
-    child: Option<Child>,
-    ticket: u64,
-    stop_ticket: Option<u64>,
-}
-
-impl Cluster {
-    pub fn start() -> Result<Cluster> {
-        let bin = find_binaries().ok_or_else(|| {
-            Error::Usage(
-                "no PostgreSQL server binaries (initdb, postgres) on PATH or under /usr/lib/postgresql/*/bin: install PostgreSQL (apt-get install postgresql) or pass --dev-url postgres://user@host:5432/db".into(),
-            )
-        })?;
-        let dir = tempfile::Builder::new()
-            .prefix("migguard-pg-")
-            .tempdir()
-            .map_err(|e| {
-                Error::Usage(format!(
-                    "cannot create a folder for the throwaway cluster: {e}"
-                ))
-            })?
-            .keep();
-        let ticket = {
-            let dir = dir.clone();
-            on_interrupt(Box::new(move || {
-                let _ = std::fs::remove_dir_all(&dir);
-            }))
-        };
-        let mut cluster = Cluster {
-            dir,
-            child: None,
-            ticket,
-            stop_ticket: None,
-        };
-        cluster.boot(&bin)?;
-        Ok(cluster)
-    }
-
-    fn command(&self, program: &Path) -> Command {
-        let mut c = Command::new(program);
-        let is_root = std::fs::metadata("/proc/self").map(|m| {
-            use std::os::unix::fs::MetadataExt;
-            m.uid() == 0
-        });
-        if is_root.unwrap_or(false) {
-            if let Some((uid, gid)) = system_user("postgres").or_else(|| system_user("nobody")) {
-                use std::os::unix::process::CommandExt;
-                c.uid(uid).gid(gid);
-            }
-        }
-        c
-    }
-
-    fn boot(&mut self, bin: &Path) -> Result<()> {
-        let data = self.dir.join("data");
-        if let Ok(m) = std::fs::metadata("/proc/self") {
-            use std::os::unix::fs::MetadataExt;
-            if m.uid() == 0 {
-                if let Some((uid, gid)) = system_user("postgres").or_else(|| system_user("nobody"))
-                {
-                    std::os::unix::fs::chown(&self.dir, Some(uid), Some(gid)).map_err(|e| {
-                        Error::Usage(format!(
-                            "cannot hand {} to the postgres user: {e}",
-                            self.dir.display()
-                        ))
-                    })?;
-                }
-            }
-        }
-        let out = self
-            .command(&bin.join("initdb"))
-            .arg("-D")
-            .arg(&data)
-            .args([
-                "-A",
-                "trust",
-                "-U",
-                "postgres",
-                "-E",
-                "UTF8",
-                "--locale=C",
-                "--no-sync",
-            ])
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| Error::Usage(format!("cannot run initdb: {e}")))?;
-        if !out.status.success() {
-            return Err(Error::Usage(format!(
-                "initdb failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-                    .lines()
-                    .last()
-                    .unwrap_or("")
-            )));
-        }
-        let child = self
-            .command(&bin.join("postgres"))
-            .arg("-D")
-            .arg(&data)
-            .arg("-k")
-            .arg(&self.dir)
-            .args([
-                "-c",
-                "listen_addresses=",
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
-                "-c",
-                "max_connections=20",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(
-                std::fs::File::create(self.dir.join("server.log"))
-                    .map(Stdio::from)
-                    .unwrap_or(Stdio::null()),
-            )
-            .spawn()
-            .map_err(|e| Error::Usage(format!("cannot start postgres: {e}")))?;
-        let pid = child.id();
-        self.child = Some(child);
-        // If interrupted, stop the server too (registered after the folder, so it runs first).
-        self.stop_ticket = Some(on_interrupt(Box::new(move || {
-            let _ = Command::new("kill")
-                .args(["-QUIT", &pid.to_string()])
-                .status();
-            std::thread::sleep(Duration::from_millis(200));
-        })));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if self.server().connect("postgres").is_ok() {
-                return Ok(());
-            }
-            if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
-                let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
-                return Err(Error::Usage(format!(
-                    "the throwaway PostgreSQL exited ({status}): {}",
-                    log.lines().last().unwrap_or("")
-                )));
-            }
-            if Instant::now() > deadline {
-                return Err(Error::Usage(
-                    "the throwaway PostgreSQL did not accept connections within 30 s".into(),
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    pub fn server(&self) -> Server {
-        let mut config = postgres::Config::new();
-        config
-            .host_path(&self.dir)
-            .user("postgres")
-            .connect_timeout(Duration::from_secs(5));
-        Server {
-            config,
-            shown: format!("a throwaway cluster in {}", self.dir.display()),
-        }
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            // SIGQUIT: immediate shutdown; nothing here needs to survive.
-            let _ = Command::new("kill")
-                .args(["-QUIT", &child.id().to_string()])
-                .status();
-            let _ = child.wait();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
-        forget(self.ticket);
-        if let Some(t) = self.stop_ticket {
-            forget(t);
-        }
-    }
-}
-
 /// A server migguard may create scratch databases on.
 #[derive(Clone)]
 pub struct Server {
     config: postgres::Config,
     /// How to name it in messages (never with a password).
     pub shown: String,
+    /// Empty databases a throwaway cluster has ready, handed out before any
+    /// is created; removed with the cluster.
+    prepared: Option<Arc<Mutex<Vec<String>>>>,
 }
 
 impl Server {
@@ -318,6 +116,7 @@ impl Server {
         Ok(Server {
             config,
             shown: redact(url),
+            prepared: None,
         })
     }
 
@@ -348,6 +147,17 @@ impl Server {
 
     /// A new, empty scratch database, dropped when the guard is dropped.
     pub fn scratch(&self, label: &str) -> Result<Scratch> {
+        let ready = self
+            .prepared
+            .as_ref()
+            .and_then(|p| p.lock().unwrap_or_else(|e| e.into_inner()).pop());
+        if let Some(name) = ready {
+            return Ok(Scratch {
+                server: Arc::new(self.clone()),
+                name,
+                ticket: None,
+            });
+        }
         static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -373,7 +183,7 @@ impl Server {
         Ok(Scratch {
             server,
             name,
-            ticket,
+            ticket: Some(ticket),
         })
     }
 }
@@ -388,7 +198,9 @@ fn drop_database(server: &Server, name: &str) {
 pub struct Scratch {
     server: Arc<Server>,
     pub name: String,
-    ticket: u64,
+    /// `None` for a database of a throwaway cluster: the cluster's removal
+    /// removes it.
+    ticket: Option<u64>,
 }
 
 impl Scratch {
@@ -404,8 +216,11 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        drop_database(&self.server, &self.name);
-        forget(self.ticket);
+        if let Some(ticket) = self.ticket {
+            trace(&format!("drop {}", self.name));
+            drop_database(&self.server, &self.name);
+            forget(ticket);
+        }
     }
 }
 

@@ -145,8 +145,10 @@ fn shorten(s: &str) -> String {
 /// Runs parity on `server`. `views_path` is where the generated views live
 /// (findings about a view point at its `CREATE VIEW` there).
 pub fn run(server: &Server, migrations: &[SqlFile], views: &SqlFile) -> Result<Vec<Finding>> {
+    super::trace("create scratch databases");
     let a = server.scratch("a")?;
     let b = server.scratch("b")?;
+    super::trace("apply migrations");
     let (ra, rb) = std::thread::scope(|scope| {
         let ta = scope.spawn(|| -> Result<Option<Finding>> {
             let mut client = a.connect()?;
@@ -155,6 +157,7 @@ pub fn run(server: &Server, migrations: &[SqlFile], views: &SqlFile) -> Result<V
                     return Ok(Some(f));
                 }
             }
+            super::trace("database A ready");
             Ok(None)
         });
         let tb = scope.spawn(|| -> Result<Option<Finding>> {
@@ -166,11 +169,13 @@ pub fn run(server: &Server, migrations: &[SqlFile], views: &SqlFile) -> Result<V
                     }
                 }
             }
-            Ok(apply(
+            let f = apply(
                 &mut client,
                 &views.path,
                 &String::from_utf8_lossy(&views.bytes),
-            ))
+            );
+            super::trace("database B ready");
+            Ok(f)
         });
         (
             ta.join()
@@ -187,6 +192,7 @@ pub fn run(server: &Server, migrations: &[SqlFile], views: &SqlFile) -> Result<V
     let query_err = |e: postgres::Error| Error::Usage(format!("cannot read the catalog: {e}"));
     let (cols_a, defs_a) = catalog(&mut a.connect()?).map_err(query_err)?;
     let (cols_b, defs_b) = catalog(&mut b.connect()?).map_err(query_err)?;
+    super::trace("catalogs read");
     // Where each view of views.sql is, for pointing at it.
     let places: BTreeMap<String, (usize, std::ops::Range<usize>)> = {
         let file = ParsedFile::parse(&views.bytes);

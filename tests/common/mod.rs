@@ -61,6 +61,12 @@ impl Repo {
         cmd.current_dir(self.join(sub))
             .env_remove("GITHUB_ACTIONS")
             .env("NO_COLOR", "1")
+            // The throwaway cluster's template cache: shared by the tests,
+            // kept out of the user's own cache folder.
+            .env(
+                "MIGGUARD_CACHE_DIR",
+                concat!(env!("CARGO_TARGET_TMPDIR"), "/migguard-cache"),
+            )
             .timeout(std::time::Duration::from_secs(30));
         cmd
     }

@@ -1,0 +1,449 @@
+//! The throwaway local cluster: PostgreSQL started from the local binaries in
+//! a temporary folder, on a Unix socket only, removed when dropped.
+//!
+//! Starting one is most of what a small check costs, so the result of
+//! `initdb` (with the empty scratch databases already created and the server
+//! shut down cleanly) is kept as a template in the user's cache folder
+//! (`$MIGGUARD_CACHE_DIR`, else `$XDG_CACHE_HOME/migguard`, else
+//! `~/.cache/migguard`; `MIGGUARD_CACHE_DIR=` with no value turns it off).
+//! Later runs copy the template instead of running `initdb`; a template that
+//! does not start is thrown away and made again.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use super::{forget, on_interrupt, trace, Server};
+use crate::error::{Error, Result};
+
+/// Empty databases every throwaway cluster has ready: parity's A and B, and
+/// the round trip's database.
+const PREPARED: &[&str] = &["migguard_1", "migguard_2", "migguard_3"];
+
+/// Bumped whenever what a template holds changes.
+const TEMPLATE_VERSION: &str = "2";
+
+/// Server settings for a cluster nothing needs to survive: no durability, no
+/// background work.
+const SETTINGS: &[&str] = &[
+    "listen_addresses=",
+    "fsync=off",
+    "synchronous_commit=off",
+    "full_page_writes=off",
+    "wal_level=minimal",
+    "max_wal_senders=0",
+    "max_wal_size=4GB",
+    "checkpoint_timeout=1d",
+    "autovacuum=off",
+    "jit=off",
+    "max_connections=20",
+];
+
+/// Where to find `initdb` and `postgres`: `PATH`, then
+/// `/usr/lib/postgresql/<newest>/bin`.
+pub fn find_binaries() -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH").and_then(|p| {
+        std::env::split_paths(&p)
+            .find(|d| d.join("initdb").is_file() && d.join("postgres").is_file())
+    });
+    on_path.or_else(|| {
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()?
+            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+            .filter(|d| d.join("initdb").is_file() && d.join("postgres").is_file())
+            .collect();
+        dirs.sort_by_key(|d| {
+            d.parent()
+                .and_then(|v| v.file_name())
+                .and_then(|v| v.to_str())
+                .and_then(|v| v.parse::<u32>().ok())
+                .unwrap_or(0)
+        });
+        dirs.pop()
+    })
+}
+
+/// The uid and gid of a system user, from `/etc/passwd`.
+fn system_user(name: &str) -> Option<(u32, u32)> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.first() == Some(&name) && f.len() > 3)
+            .then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?)))?
+    })
+}
+
+/// Who runs the server: PostgreSQL refuses root, so as root the `postgres`
+/// system user (or `nobody`); otherwise the current user (`None`).
+fn server_user() -> Option<(u32, u32)> {
+    if rustix::process::geteuid().is_root() {
+        system_user("postgres").or_else(|| system_user("nobody"))
+    } else {
+        None
+    }
+}
+
+/// The cache folder for templates, if there is one.
+fn cache_root() -> Option<PathBuf> {
+    match std::env::var_os("MIGGUARD_CACHE_DIR") {
+        Some(dir) if dir.is_empty() => None,
+        Some(dir) => Some(PathBuf::from(dir)),
+        None => std::env::var_os("XDG_CACHE_HOME")
+            .filter(|d| !d.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME")
+                    .filter(|d| !d.is_empty())
+                    .map(|h| PathBuf::from(h).join(".cache"))
+            })
+            .map(|d| d.join("migguard")),
+    }
+}
+
+/// The template for these binaries: its name changes with the binaries
+/// (path, size, modification time), the user running the server and
+/// `TEMPLATE_VERSION`.
+fn template_path(bin: &Path) -> Option<PathBuf> {
+    let meta = std::fs::metadata(bin.join("postgres")).ok()?;
+    let mtime = meta
+        .modified()
+        .ok()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
+    let mut h = Sha256::new();
+    h.update(format!(
+        "{TEMPLATE_VERSION}\0{}\0{}\0{}\0{:?}",
+        bin.display(),
+        meta.len(),
+        mtime.as_nanos(),
+        server_user()
+    ));
+    let digest = h.finalize();
+    let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+    Some(cache_root()?.join(format!("pg-template-{hex}")))
+}
+
+/// Copies a data folder, keeping modes, handing everything to `owner`.
+fn copy_tree(from: &Path, to: &Path, owner: Option<(u32, u32)>) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir(to)?;
+    let mode = std::fs::metadata(from)?.permissions().mode();
+    std::fs::set_permissions(to, std::fs::Permissions::from_mode(mode))?;
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::chown(to, Some(uid), Some(gid))?;
+    }
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            copy_tree(&src, &dst, owner)?;
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst)?;
+            if let Some((uid, gid)) = owner {
+                std::os::unix::fs::chown(&dst, Some(uid), Some(gid))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A throwaway cluster in a temporary folder, listening on a Unix socket only.
+/// As root, it runs as the `postgres` system user, who owns the folder.
+/// Stopped and removed when dropped.
+pub struct Cluster {
+    dir: PathBuf,
+    bin: PathBuf,
+    child: Option<Child>,
+    ticket: u64,
+    stop_ticket: Option<u64>,
+}
+
+impl Cluster {
+    pub fn start() -> Result<Cluster> {
+        let bin = find_binaries().ok_or_else(|| {
+            Error::Usage(
+                "no PostgreSQL server binaries (initdb, postgres) on PATH or under /usr/lib/postgresql/*/bin: install PostgreSQL (apt-get install postgresql) or pass --dev-url postgres://user@host:5432/db".into(),
+            )
+        })?;
+        let dir = tempfile::Builder::new()
+            .prefix("migguard-pg-")
+            .tempdir()
+            .map_err(|e| {
+                Error::Usage(format!(
+                    "cannot create a folder for the throwaway cluster: {e}"
+                ))
+            })?
+            .keep();
+        let ticket = {
+            let dir = dir.clone();
+            on_interrupt(Box::new(move || {
+                let _ = std::fs::remove_dir_all(&dir);
+            }))
+        };
+        let mut cluster = Cluster {
+            dir,
+            bin,
+            child: None,
+            ticket,
+            stop_ticket: None,
+        };
+        if let Some((uid, gid)) = server_user() {
+            std::os::unix::fs::chown(&cluster.dir, Some(uid), Some(gid)).map_err(|e| {
+                Error::Usage(format!(
+                    "cannot hand {} to the postgres user: {e}",
+                    cluster.dir.display()
+                ))
+            })?;
+        }
+        cluster.boot()?;
+        Ok(cluster)
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.join("data")
+    }
+
+    fn command(&self, program: &str) -> Command {
+        let mut c = Command::new(self.bin.join(program));
+        if let Some((uid, gid)) = server_user() {
+            use std::os::unix::process::CommandExt;
+            c.uid(uid).gid(gid);
+        }
+        c.stdin(Stdio::null());
+        c
+    }
+
+    /// From the cached template when there is a good one, else from
+    /// `initdb` (saving a template for next time).
+    fn boot(&mut self) -> Result<()> {
+        let template = template_path(&self.bin);
+        if let Some(t) = template.as_ref().filter(|t| t.join("PG_VERSION").is_file()) {
+            trace("copy the cached template");
+            if copy_tree(t, &self.data(), server_user()).is_ok() && self.run_server().is_ok() {
+                return Ok(());
+            }
+            // A broken template: forget it and start from scratch.
+            self.stop(false);
+            let _ = std::fs::remove_dir_all(self.data());
+            let _ = std::fs::remove_dir_all(t);
+        }
+        self.initdb()?;
+        self.run_server()?;
+        self.create_prepared()?;
+        if let Some(t) = template {
+            self.save_template(&t)?;
+        }
+        Ok(())
+    }
+
+    fn initdb(&self) -> Result<()> {
+        trace("initdb");
+        let out = self
+            .command("initdb")
+            .arg("-D")
+            .arg(self.data())
+            .args([
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ])
+            .output()
+            .map_err(|e| Error::Usage(format!("cannot run initdb: {e}")))?;
+        if !out.status.success() {
+            return Err(Error::Usage(format!(
+                "initdb failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+            )));
+        }
+        Ok(())
+    }
+
+    fn create_prepared(&self) -> Result<()> {
+        trace("create the scratch databases");
+        let mut admin = self
+            .server()
+            .connect("postgres")
+            .map_err(|e| Error::Usage(format!("cannot connect to the throwaway cluster: {e}")))?;
+        for name in PREPARED {
+            admin
+                .batch_execute(&format!("CREATE DATABASE \"{name}\" TEMPLATE template0"))
+                .map_err(|e| {
+                    Error::Usage(format!(
+                        "cannot create {name} in the throwaway cluster: {e}"
+                    ))
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Stops the server cleanly, copies its data folder into the cache
+    /// (under a temporary name, then renamed: another run may be doing the
+    /// same) and starts it again. A cache that cannot be written is skipped.
+    fn save_template(&mut self, template: &Path) -> Result<()> {
+        trace("save the template");
+        self.stop(true);
+        if let Some(parent) = template.parent() {
+            if std::fs::create_dir_all(parent).is_ok() {
+                let name = template
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                if let Ok(tmp) = tempfile::Builder::new()
+                    .prefix(&format!("{name}.tmp-"))
+                    .tempdir_in(parent)
+                {
+                    let staged = tmp.path().join("data");
+                    if copy_tree(&self.data(), &staged, None).is_ok() {
+                        let _ = std::fs::rename(&staged, template);
+                    }
+                }
+            }
+        }
+        self.run_server()
+    }
+
+    fn run_server(&mut self) -> Result<()> {
+        trace("start postgres");
+        let mut command = self.command("postgres");
+        command.arg("-D").arg(self.data()).arg("-k").arg(&self.dir);
+        for s in SETTINGS {
+            command.args(["-c", s]);
+        }
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("server.log"))
+            .map(Stdio::from)
+            .unwrap_or(Stdio::null());
+        let child = command
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(|e| Error::Usage(format!("cannot start postgres: {e}")))?;
+        let pid = child.id();
+        self.child = Some(child);
+        // If interrupted, stop the server too (registered after the folder,
+        // so it runs first).
+        self.stop_ticket = Some(on_interrupt(Box::new(move || {
+            signal(pid, rustix::process::Signal::QUIT);
+            std::thread::sleep(Duration::from_millis(200));
+        })));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if self.server().connect("postgres").is_ok() {
+                trace("postgres accepts connections");
+                return Ok(());
+            }
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
+                let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
+                return Err(Error::Usage(format!(
+                    "the throwaway PostgreSQL exited ({status}): {}",
+                    log.lines().last().unwrap_or("")
+                )));
+            }
+            if Instant::now() > deadline {
+                return Err(Error::Usage(
+                    "the throwaway PostgreSQL did not accept connections within 30 s".into(),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Stops the server: cleanly (a fast shutdown, which leaves a data folder
+    /// that starts without recovery), or at once (nothing needs to survive).
+    fn stop(&mut self, clean: bool) {
+        if let Some(mut child) = self.child.take() {
+            signal(
+                child.id(),
+                if clean {
+                    rustix::process::Signal::INT
+                } else {
+                    rustix::process::Signal::QUIT
+                },
+            );
+            let _ = child.wait();
+        }
+        if let Some(t) = self.stop_ticket.take() {
+            forget(t);
+        }
+    }
+
+    pub fn server(&self) -> Server {
+        let mut config = postgres::Config::new();
+        config
+            .host_path(&self.dir)
+            .user("postgres")
+            .connect_timeout(Duration::from_secs(5));
+        Server {
+            config,
+            shown: format!("a throwaway cluster in {}", self.dir.display()),
+            prepared: Some(Arc::new(Mutex::new(
+                PREPARED.iter().rev().map(|s| s.to_string()).collect(),
+            ))),
+        }
+    }
+}
+
+fn signal(pid: u32, sig: rustix::process::Signal) {
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process(pid, sig);
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        trace("stop the cluster");
+        self.stop(false);
+        let _ = std::fs::remove_dir_all(&self.dir);
+        forget(self.ticket);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_keep_modes_and_links() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let from = tmp.path().join("from");
+        std::fs::create_dir_all(from.join("base/1")).unwrap();
+        std::fs::write(from.join("base/1/112"), b"page").unwrap();
+        std::fs::set_permissions(&from, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::set_permissions(
+            from.join("base/1/112"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("base", from.join("link")).unwrap();
+        let to = tmp.path().join("to");
+        copy_tree(&from, &to, None).unwrap();
+        assert_eq!(std::fs::read(to.join("base/1/112")).unwrap(), b"page");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&to), 0o700);
+        assert_eq!(mode(&to.join("base/1/112")), 0o600);
+        assert_eq!(
+            std::fs::read_link(to.join("link")).unwrap(),
+            PathBuf::from("base")
+        );
+    }
+}
