@@ -230,14 +230,10 @@ impl<'a> CheckContext<'a> {
     }
 
     fn up_section<'b>(&self, path: &str, bytes: &'b [u8]) -> &'b [u8] {
-        let marker: &[u8] = match self.format {
-            DirFormat::Goose if self.dir_name(path).is_some() => b"-- +goose Down",
-            DirFormat::Dbmate if self.dir_name(path).is_some() => b"-- migrate:down",
-            _ => return bytes,
-        };
-        match bytes.windows(marker.len()).position(|w| w == marker) {
-            Some(i) => &bytes[..i],
-            None => bytes,
+        if self.dir_name(path).is_some() {
+            self.format.up_part(bytes)
+        } else {
+            bytes
         }
     }
 

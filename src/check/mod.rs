@@ -160,11 +160,14 @@ pub fn run(
     let mut findings = Vec::new();
     for rule in RULES {
         let severity = settings.severity(rule.name, rule.default_severity);
+        let Some(check) = rule.check else {
+            continue;
+        };
         if severity == Severity::Off || !runs(rule.name) || (rule.needs_change && mode == Mode::All)
         {
             continue;
         }
-        (rule.check)(&ctx, severity, &mut findings)?;
+        check(&ctx, severity, &mut findings)?;
     }
     let findings = prefer_ent(findings);
     let findings = apply_suppressions(&ctx, findings)?;

@@ -1,12 +1,19 @@
-//! `migguard parity`: view parity judged by a real PostgreSQL.
+//! `migguard parity`: view parity, and with `--roundtrip` up/down round
+//! trips, judged by a real PostgreSQL.
+
+use std::collections::HashSet;
 
 use clap::Args;
 
-use super::{open_dir, print, Global};
+use super::{current_dir, open_dir, print, Global};
+use crate::config::Settings;
 use crate::devdb::parity::{self, SqlFile};
+use crate::devdb::roundtrip::{self, Step};
 use crate::devdb::{Cluster, Server};
 use crate::error::{Error, Result};
-use crate::migrations::Listing;
+use crate::findings::{Finding, Severity};
+use crate::git::{Git, Scope, Snapshot};
+use crate::migrations::{DirFormat, DiskDir, Listing};
 use crate::report::{Mode, Report};
 
 #[derive(Debug, Args)]
@@ -16,52 +23,166 @@ pub struct ParityArgs {
     /// throwaway local cluster
     #[arg(long, value_name = "URL")]
     dev_url: Option<String>,
+    /// Also check that each migration new since --base has a down that
+    /// undoes its up (rule down-roundtrip)
+    #[arg(long, requires = "base")]
+    roundtrip: bool,
+    /// The base revision for --roundtrip (e.g. origin/main): migrations that
+    /// are not on its merge base with HEAD are new
+    #[arg(long, value_name = "REV", requires = "roundtrip")]
+    base: Option<String>,
 }
 
 pub fn run(global: &Global, args: &ParityArgs) -> Result<i32> {
+    global.check_rule_names()?;
     let settings = global.settings()?;
-    let views_rel = settings.config.views.generated.clone().ok_or_else(|| {
-        Error::Usage("parity compares the migrations with the generated views file: set `views.generated` in .migguard.yaml".into())
-    })?;
-    let views_path = crate::config::inside_root(&settings.root, &views_rel, ".migguard.yaml")?;
-    let views = SqlFile {
-        path: views_rel.clone(),
-        bytes: std::fs::read(&views_path).map_err(|e| Error::read(&views_path, e))?,
+    let views = match settings.config.views.generated.clone() {
+        Some(rel) => {
+            let path = crate::config::inside_root(&settings.root, &rel, ".migguard.yaml")?;
+            let bytes = std::fs::read(&path).map_err(|e| Error::read(&path, e))?;
+            Some(SqlFile { path: rel, bytes })
+        }
+        None if args.roundtrip => None,
+        None => return Err(Error::Usage(
+            "parity compares the migrations with the generated views file: set `views.generated` in .migguard.yaml (or run only the round trips with --roundtrip --base REV)".into(),
+        )),
     };
+    let views = views.filter(|_| global.runs("view-parity").unwrap_or(true));
+    let roundtrip = args.roundtrip && global.runs(roundtrip::RULE)?;
     let (dir, format) = open_dir(&settings)?;
     let listing = Listing::new(format, dir.names.iter().map(String::as_str));
+    let file = |name: &str, bytes: Vec<u8>| SqlFile {
+        path: settings.rel(&dir.path.join(name)),
+        bytes,
+    };
     let migrations = listing
         .migrations
         .iter()
-        .map(|m| {
-            Ok(SqlFile {
-                path: settings.rel(&dir.path.join(&m.up)),
-                bytes: dir.read(&m.up)?,
-            })
-        })
+        .map(|m| Ok(file(&m.up, format.up_part(&dir.read(&m.up)?).to_vec())))
         .collect::<Result<Vec<_>>>()?;
+    let steps = if roundtrip {
+        let new = new_since_base(&dir, format, args.base.as_deref().unwrap_or(""))?;
+        listing
+            .migrations
+            .iter()
+            .zip(&migrations)
+            .map(|(m, up)| {
+                let down = match &m.down {
+                    Some(d) if dir.contains(d) => format.down_part(&dir.read(d)?).map(|b| file(d, b)),
+                    _ => None,
+                };
+                Ok(Step {
+                    up: SqlFile {
+                        path: up.path.clone(),
+                        bytes: up.bytes.clone(),
+                    },
+                    down,
+                    new: new.contains(&m.up),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?
+    } else {
+        Vec::new()
+    };
+
+    let judge = |server: &Server| -> Result<Vec<Finding>> {
+        std::thread::scope(|scope| {
+            let rt = scope.spawn(|| {
+                if roundtrip {
+                    roundtrip::run(server, &steps)
+                } else {
+                    Ok(Vec::new())
+                }
+            });
+            let mut findings = match &views {
+                Some(views) => parity::run(server, &migrations, views)?,
+                None => Vec::new(),
+            };
+            findings.extend(rt.join().unwrap_or_else(|_| {
+                Err(Error::Usage("the round-trip worker failed".into()))
+            })?);
+            Ok(findings)
+        })
+    };
     let findings = match args.dev_url.as_deref() {
         Some(url) if url.starts_with("docker://") => {
             return Err(Error::Usage(format!(
                 "{url}: this migguard build does not start Docker containers; pass --dev-url postgres://user@host:port/db, or no --dev-url for a throwaway local cluster"
             )))
         }
-        Some(url) => parity::run(&Server::from_url(url)?, &migrations, &views)?,
+        Some(url) => judge(&Server::from_url(url)?)?,
         None => {
             let cluster = Cluster::start()?;
-            parity::run(&cluster.server(), &migrations, &views)?
+            judge(&cluster.server())?
         }
     };
+
     let mut report = Report::new(Mode::All);
-    report.files = migrations.len() + 1;
-    report.add_source(&views.path, &views.bytes);
-    for m in &migrations {
-        if findings.iter().any(|f| f.path == m.path) {
-            report.add_source(&m.path, &m.bytes);
+    report.files = migrations.len()
+        + steps.iter().filter(|s| s.new && s.down.is_some()).count()
+        + usize::from(views.is_some());
+    let mut sources: Vec<&SqlFile> = views.iter().collect();
+    sources.extend(&migrations);
+    sources.extend(steps.iter().filter_map(|s| s.down.as_ref()));
+    for f in &findings {
+        if let Some(s) = sources.iter().find(|s| s.path == f.path) {
+            if !report.sources.contains_key(&s.path) {
+                report.add_source(&s.path, &s.bytes);
+            }
         }
     }
-    report.findings = findings;
+    report.findings = with_configured_severity(&settings, findings);
     report.sort();
     print(&report.render(global.report_format(), global.color(), global.quiet));
     Ok(report.exit_code())
+}
+
+/// The up files of the directory's migrations that are not on the merge
+/// base of `rev` and `HEAD`: the new ones.
+fn new_since_base(
+    dir: &DiskDir,
+    format: DirFormat,
+    rev: &str,
+) -> Result<HashSet<String>> {
+    if format == DirFormat::Atlas {
+        return Err(Error::Usage(
+            "--roundtrip needs down migrations: the atlas directory format has none (Atlas plans downs itself); use golang-migrate, goose, flyway or dbmate".into(),
+        ));
+    }
+    let git = Git::discover(&current_dir()?)?;
+    let rel = git
+        .relative(&dir.path)
+        .ok_or_else(|| Error::Usage("the migration directory is outside the repository".into()))?;
+    let commit = git.require_commit(rev)?;
+    let base = match git.head_commit()? {
+        Some(head) => git.merge_base(commit, head, rev)?,
+        None => commit,
+    };
+    let mut scope = Scope::default();
+    scope.add_dir(&rel);
+    let snapshot = Snapshot::from_tree(&git, git.tree_of(base)?, &scope)?;
+    let names = snapshot.list_dir(&rel, format.recursive());
+    let on_base: HashSet<String> = Listing::new(format, names.iter().map(String::as_str))
+        .migrations
+        .into_iter()
+        .map(|m| m.up)
+        .collect();
+    Ok(Listing::new(format, dir.names.iter().map(String::as_str))
+        .migrations
+        .into_iter()
+        .map(|m| m.up)
+        .filter(|up| !on_base.contains(up))
+        .collect())
+}
+
+/// Findings at the severity the config gives their rule (`off` drops them).
+fn with_configured_severity(settings: &Settings, findings: Vec<Finding>) -> Vec<Finding> {
+    findings
+        .into_iter()
+        .filter_map(|mut f| {
+            let default = crate::rules::find(f.rule).map_or(f.severity, |r| r.default_severity);
+            f.severity = settings.severity(f.rule, default);
+            (f.severity != Severity::Off).then_some(f)
+        })
+        .collect()
 }

@@ -4,6 +4,7 @@
 
 mod cluster;
 pub mod parity;
+pub mod roundtrip;
 
 pub use cluster::{find_binaries, Cluster};
 

@@ -73,7 +73,7 @@ fn strip_views(bytes: &[u8]) -> Option<String> {
 /// Applies one migration; on failure, finds the statement PostgreSQL refused
 /// (re-running the file statement by statement in a transaction that is rolled
 /// back) and returns a finding naming the file, line and error.
-fn apply(client: &mut postgres::Client, path: &str, sql: &str) -> Option<Finding> {
+pub(super) fn apply(client: &mut postgres::Client, path: &str, sql: &str) -> Option<Finding> {
     let err = client.batch_execute(sql).err()?;
     let message = |e: &postgres::Error| {
         e.as_db_error()

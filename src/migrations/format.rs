@@ -58,6 +58,43 @@ impl DirFormat {
         }
     }
 
+    /// Where a goose or dbmate migration's down section starts (the marker
+    /// line); `None` for formats that keep downs in files of their own.
+    fn down_marker(self, bytes: &[u8]) -> Option<usize> {
+        let marker: &[u8] = match self {
+            DirFormat::Goose => b"-- +goose Down",
+            DirFormat::Dbmate => b"-- migrate:down",
+            _ => return None,
+        };
+        bytes.windows(marker.len()).position(|w| w == marker)
+    }
+
+    /// What migrating up applies from a migration's up file: for goose and
+    /// dbmate, the part before the down section.
+    pub fn up_part(self, bytes: &[u8]) -> &[u8] {
+        match self.down_marker(bytes) {
+            Some(i) => &bytes[..i],
+            None => bytes,
+        }
+    }
+
+    /// What migrating down applies from a migration's down file, with every
+    /// line where it is in the file (for goose and dbmate, the up section is
+    /// blanked out); `None` when a goose or dbmate file has no down section.
+    pub fn down_part(self, bytes: &[u8]) -> Option<Vec<u8>> {
+        if !matches!(self, DirFormat::Goose | DirFormat::Dbmate) {
+            return Some(bytes.to_vec());
+        }
+        let i = self.down_marker(bytes)?;
+        let mut out = bytes.to_vec();
+        for c in &mut out[..i] {
+            if *c != b'\n' {
+                *c = b' ';
+            }
+        }
+        Some(out)
+    }
+
     /// Whether this format reads sub-folders (only Flyway does).
     pub fn recursive(self) -> bool {
         self == DirFormat::Flyway
@@ -120,6 +157,27 @@ pub fn flyway_version_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn up_and_down_sections() {
+        let goose = b"-- +goose Up\nCREATE TABLE t (id int);\n-- +goose Down\nDROP TABLE t;\n";
+        assert_eq!(
+            DirFormat::Goose.up_part(goose),
+            b"-- +goose Up\nCREATE TABLE t (id int);\n"
+        );
+        let down = DirFormat::Goose.down_part(goose).unwrap();
+        assert_eq!(
+            String::from_utf8(down).unwrap().lines().nth(3),
+            Some("DROP TABLE t;")
+        );
+        let dbmate = b"-- migrate:up\nCREATE TABLE t (id int);\n";
+        assert_eq!(DirFormat::Dbmate.down_part(dbmate), None);
+        assert_eq!(DirFormat::Dbmate.up_part(dbmate), dbmate);
+        assert_eq!(
+            DirFormat::GolangMigrate.down_part(b"DROP TABLE t;"),
+            Some(b"DROP TABLE t;".to_vec())
+        );
+    }
 
     #[test]
     fn names_round_trip() {

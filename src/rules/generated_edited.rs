@@ -55,7 +55,7 @@ A commit that edits `openmeter/ent/db/customer.go` and nothing under
 Make the change in the source (the ent schema), run the generator, and commit
 both. Never edit generated files by hand.
 "#,
-    check,
+    check: Some(check),
     needs_change: false,
 };
 

@@ -42,7 +42,7 @@ Revert the edit (`git checkout <base> -- <file>`) and write a new migration that
 makes the change. If the migration truly never ran anywhere, suppress the
 finding with `-- migguard:ignore migration-edited <reason>` above the statement.
 "#,
-    check,
+    check: Some(check),
     needs_change: true,
 };
 

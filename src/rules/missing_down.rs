@@ -37,7 +37,7 @@ Add the missing file (Atlas writes both with `atlas migrate diff`), or rename th
 pair so both halves share `<version>_<name>`. Turn the rule off
 (`rules: {missing-down: off}`) if your team does not keep down migrations.
 "#,
-    check,
+    check: Some(check),
     needs_change: false,
 };
 

@@ -53,7 +53,7 @@ the table must not have it (a lock table, a backup), add it to
 `conventions.exempt_tables` or suppress with
 `-- migguard:ignore missing-soft-delete <reason>` above the statement.
 "#,
-    check,
+    check: Some(check),
     needs_change: false,
 };
 

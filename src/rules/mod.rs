@@ -6,6 +6,7 @@ use crate::check::CheckContext;
 use crate::error::Result;
 use crate::findings::{Finding, Severity};
 
+pub mod down_roundtrip;
 pub mod generated_edited;
 pub mod migration_edited;
 pub mod missing_down;
@@ -32,7 +33,9 @@ pub struct Rule {
     /// Markdown printed by `migguard explain NAME`: what it does, why it
     /// matters, an example, how to fix.
     pub doc: &'static str,
-    pub check: CheckFn,
+    /// What `migguard check` runs; `None` for a rule only a database can
+    /// judge (run by `migguard parity`).
+    pub check: Option<CheckFn>,
     /// Whether the rule needs a change set (it does not run with `--all`).
     pub needs_change: bool,
 }
@@ -49,6 +52,7 @@ pub static RULES: &[&Rule] = &[
     &unique_without_deleted_at::RULE,
     &view_missing_from_up::RULE,
     &view_parity::RULE,
+    &down_roundtrip::RULE,
 ];
 
 pub fn find(name: &str) -> Option<&'static Rule> {

@@ -43,7 +43,7 @@ Merge the base into your branch, then run
 to fresh versions after the base's newest (keeping their order and their
 `.up.sql`/`.down.sql` pairs) and rewrites `atlas.sum`.
 "#,
-    check,
+    check: Some(check),
     needs_change: true,
 };
 

@@ -59,7 +59,7 @@ the migration files through a temporary file, and prints which entries it
 added, removed or rehashed. If a migration was edited after it was applied
 anywhere, revert the edit and write a new migration instead.
 "#,
-    check: check_change,
+    check: Some(check_change),
     needs_change: false,
 };
 

@@ -56,7 +56,7 @@ new migration sorts before the base's newest, merge the base and run
 `migguard fix-sum --renumber --base <base>`: it gives your migrations fresh
 versions after the base's newest and rewrites `atlas.sum`.
 "#,
-    check,
+    check: Some(check),
     needs_change: true,
 };
 

@@ -55,7 +55,7 @@ In the ent schema, add `deleted_at` to the index
 (`index.Fields("namespace", "key", "deleted_at").Unique()`) or make it partial
 with `entsql.IndexWhere("deleted_at IS NULL")`, then regenerate the migration.
 "#,
-    check,
+    check: Some(check),
     needs_change: false,
 };
 

@@ -47,7 +47,7 @@ Copy the view's `CREATE VIEW` statement from the regenerated views file to the
 end of the new `.up.sql`, preceded by `DROP VIEW IF EXISTS "<view>";`, then run
 `migguard fix-sum`.
 "#,
-    check,
+    check: Some(check),
     needs_change: true,
 };
 

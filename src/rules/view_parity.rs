@@ -49,7 +49,7 @@ view "charges_search_v1s": column 28 ("feature_id") differs:
 Add a migration that runs `DROP VIEW IF EXISTS "v";` and then the `CREATE VIEW`
 statement copied from the regenerated views file.
 "#,
-    check,
+    check: Some(check),
     needs_change: false,
 };
 
