@@ -279,7 +279,8 @@ fn with_new_migration(up: &str, down: Option<&str>) -> GitRepo {
     match down {
         Some(down) => g.write(&format!("{DIR}/20240201000000_emails.down.sql"), down),
         None => {
-            g.repo.remove(&format!("{DIR}/20240201000000_emails.down.sql"));
+            g.repo
+                .remove(&format!("{DIR}/20240201000000_emails.down.sql"));
             &g
         }
     };
@@ -321,10 +322,16 @@ fn roundtrip_fails_on_a_down_that_forgets_to_drop_an_index() {
     let (code, f, err) = parity(&g, &["--roundtrip", "--base", "base"]);
     assert_eq!(code, 1, "{err}");
     assert_eq!(f.len(), 1, "{f:?}");
-    assert_eq!((f[0].0.as_str(), f[0].1.as_str()), ("down-roundtrip", NEW_DOWN));
+    assert_eq!(
+        (f[0].0.as_str(), f[0].1.as_str()),
+        ("down-roundtrip", NEW_DOWN)
+    );
     assert!(
-        f[0].3.contains("index public.customers_name_idx is left behind by the down")
-            && f[0].3.contains("CREATE INDEX customers_name_idx ON public.customers USING btree (name)"),
+        f[0].3
+            .contains("index public.customers_name_idx is left behind by the down")
+            && f[0]
+                .3
+                .contains("CREATE INDEX customers_name_idx ON public.customers USING btree (name)"),
         "{f:?}"
     );
     // Only the index: the rest was undone.
@@ -343,7 +350,10 @@ fn roundtrip_lists_what_the_down_changes_or_removes() {
         "ALTER TABLE \"customers\" ALTER COLUMN \"name\" SET DEFAULT 'x';\n",
         Some("ALTER TABLE \"customers\" ALTER COLUMN \"name\" DROP NOT NULL;\nALTER TABLE \"customers\" DROP CONSTRAINT \"customers_pkey\";\n"),
     );
-    let (code, f, err) = parity(&g, &["--roundtrip", "--base", "base", "--rule", "down-roundtrip"]);
+    let (code, f, err) = parity(
+        &g,
+        &["--roundtrip", "--base", "base", "--rule", "down-roundtrip"],
+    );
     assert_eq!(code, 1, "{err}");
     assert_eq!(f.len(), 1, "{f:?}");
     let m = &f[0].3;
@@ -355,7 +365,10 @@ fn roundtrip_lists_what_the_down_changes_or_removes() {
         m.contains("constraint customers_pkey on public.customers is removed by the down"),
         "{m}"
     );
-    assert!(m.contains("index public.customers_pkey is removed by the down"), "{m}");
+    assert!(
+        m.contains("index public.customers_pkey is removed by the down"),
+        "{m}"
+    );
 }
 
 #[test]
@@ -378,7 +391,10 @@ fn roundtrip_reports_a_failing_down_a_missing_down_and_a_second_up_that_fails() 
     let g = with_new_migration("CREATE TABLE \"notes\" (\"id\" int PRIMARY KEY);\n", None);
     let (code, f, _) = parity(&g, &["--roundtrip", "--base", "base"]);
     assert_eq!(code, 1);
-    assert_eq!((f[0].0.as_str(), f[0].1.as_str()), ("down-roundtrip", NEW_UP));
+    assert_eq!(
+        (f[0].0.as_str(), f[0].1.as_str()),
+        ("down-roundtrip", NEW_UP)
+    );
     assert!(f[0].3.contains("no down migration"), "{f:?}");
 
     // A down that undoes the catalog but not the data the up relies on:
@@ -420,7 +436,10 @@ fn roundtrip_reads_goose_sections() {
     assert_eq!(code, 1, "{err}");
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0].1, "db/002_idx.sql");
-    assert!(f[0].3.contains("index public.t_name is left behind"), "{f:?}");
+    assert!(
+        f[0].3.contains("index public.t_name is left behind"),
+        "{f:?}"
+    );
     g.write(
         "db/002_idx.sql",
         "-- +goose Up\nCREATE INDEX \"t_name\" ON \"t\" (\"name\");\n-- +goose Down\nDROP INDEX \"t_name\";\n",
@@ -455,9 +474,19 @@ fn openmeter_roundtrips_find_the_downs_that_lose_an_index() {
         return;
     };
     // Every migration is new since a commit without them (they stay on disk).
-    g.git(&["rm", "-r", "-q", "--cached", "--ignore-unmatch", "tools/migrate/migrations"]);
+    g.git(&[
+        "rm",
+        "-r",
+        "-q",
+        "--cached",
+        "--ignore-unmatch",
+        "tools/migrate/migrations",
+    ]);
     g.git(&["commit", "-q", "--allow-empty", "-m", "no migrations"]);
-    let (code, f, err) = parity(&g, &["--roundtrip", "--base", "HEAD", "--rule", "down-roundtrip"]);
+    let (code, f, err) = parity(
+        &g,
+        &["--roundtrip", "--base", "HEAD", "--rule", "down-roundtrip"],
+    );
     assert_eq!(code, 1, "{err}");
     // billing-profile's up drops the column "key", which takes the index
     // billingprofile_namespace_key with it; its down adds the column back

@@ -68,7 +68,9 @@ pub fn run(global: &Global, args: &ParityArgs) -> Result<i32> {
             .zip(&migrations)
             .map(|(m, up)| {
                 let down = match &m.down {
-                    Some(d) if dir.contains(d) => format.down_part(&dir.read(d)?).map(|b| file(d, b)),
+                    Some(d) if dir.contains(d) => {
+                        format.down_part(&dir.read(d)?).map(|b| file(d, b))
+                    }
                     _ => None,
                 };
                 Ok(Step {
@@ -98,16 +100,23 @@ pub fn run(global: &Global, args: &ParityArgs) -> Result<i32> {
                 Some(views) => parity::run(server, &migrations, views)?,
                 None => Vec::new(),
             };
-            findings.extend(rt.join().unwrap_or_else(|_| {
-                Err(Error::Usage("the round-trip worker failed".into()))
-            })?);
+            findings
+                .extend(rt.join().unwrap_or_else(|_| {
+                    Err(Error::Usage("the round-trip worker failed".into()))
+                })?);
             Ok(findings)
         })
     };
     let findings = match args.dev_url.as_deref() {
+        #[cfg(feature = "docker")]
+        Some(url) if url.starts_with("docker://") => {
+            let container = crate::devdb::docker::Docker::start(url)?;
+            judge(&container.server())?
+        }
+        #[cfg(not(feature = "docker"))]
         Some(url) if url.starts_with("docker://") => {
             return Err(Error::Usage(format!(
-                "{url}: this migguard build does not start Docker containers; pass --dev-url postgres://user@host:port/db, or no --dev-url for a throwaway local cluster"
+                "{url}: this migguard was built without the `docker` feature; pass --dev-url postgres://user@host:port/db, or no --dev-url for a throwaway local cluster"
             )))
         }
         Some(url) => judge(&Server::from_url(url)?)?,
@@ -139,11 +148,7 @@ pub fn run(global: &Global, args: &ParityArgs) -> Result<i32> {
 
 /// The up files of the directory's migrations that are not on the merge
 /// base of `rev` and `HEAD`: the new ones.
-fn new_since_base(
-    dir: &DiskDir,
-    format: DirFormat,
-    rev: &str,
-) -> Result<HashSet<String>> {
+fn new_since_base(dir: &DiskDir, format: DirFormat, rev: &str) -> Result<HashSet<String>> {
     if format == DirFormat::Atlas {
         return Err(Error::Usage(
             "--roundtrip needs down migrations: the atlas directory format has none (Atlas plans downs itself); use golang-migrate, goose, flyway or dbmate".into(),

@@ -383,6 +383,11 @@ impl Cluster {
         }
     }
 
+    /// The folder holding the server's Unix socket (`.s.PGSQL.5432`).
+    pub fn socket_dir(&self) -> &Path {
+        &self.dir
+    }
+
     pub fn server(&self) -> Server {
         let mut config = postgres::Config::new();
         config

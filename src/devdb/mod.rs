@@ -3,6 +3,8 @@
 //! that are always dropped, and URLs that are never printed with a password.
 
 mod cluster;
+#[cfg(feature = "docker")]
+pub mod docker;
 pub mod parity;
 pub mod roundtrip;
 
@@ -119,6 +121,15 @@ impl Server {
             shown: redact(url),
             prepared: None,
         })
+    }
+
+    /// A server reached through `config`, named `shown` in messages.
+    pub fn from_config(config: postgres::Config, shown: String) -> Server {
+        Server {
+            config,
+            shown,
+            prepared: None,
+        }
     }
 
     pub fn connect(&self, db: &str) -> std::result::Result<postgres::Client, postgres::Error> {

@@ -265,7 +265,11 @@ pub fn run(server: &Server, steps: &[Step]) -> Result<Vec<Finding>> {
             continue;
         };
         let after_up = snapshot(&mut client)?;
-        if let Some(f) = apply(&mut client, &down.path, &String::from_utf8_lossy(&down.bytes)) {
+        if let Some(f) = apply(
+            &mut client,
+            &down.path,
+            &String::from_utf8_lossy(&down.bytes),
+        ) {
             // The failed down was rolled back: the up's state is kept.
             let mut f = refused(f, "the up's changes stay in place");
             f.help = "fix the down migration so it applies right after its up".into();
@@ -301,8 +305,7 @@ pub fn run(server: &Server, steps: &[Step]) -> Result<Vec<Finding>> {
                 Some(last) => {
                     last.message = format!(
                         "{}\nso the up then fails to apply again ({}); {stopped}",
-                        last.message,
-                        f.message
+                        last.message, f.message
                     )
                 }
                 None => {
