@@ -27,6 +27,11 @@ cd "$work/repo"
 export MIGGUARD_CACHE_DIR="$work/cache"
 python3 "$root/bench/timeit.py" --runs "$runs" --warmup 1 --label "migguard parity (throwaway cluster included, cached template)" -- "$bin" parity
 MIGGUARD_CACHE_DIR= python3 "$root/bench/timeit.py" --runs "$runs" --warmup 1 --label "migguard parity (throwaway cluster included, initdb every run)" -- "$bin" parity
+# Round trips: the last 30 migrations are new since the base commit (every
+# one goes up, down and up again), view parity runs beside them.
+ls tools/migrate/migrations/*.sql | sort | head -n -60 | xargs git add
+git -c user.name=bench -c user.email=bench@example.com commit -q -m base
+python3 "$root/bench/timeit.py" --runs "$runs" --warmup 1 --label "migguard parity --roundtrip --base HEAD (30 new migrations, cached template)" -- "$bin" parity --roundtrip --base HEAD
 if psql -h 127.0.0.1 -U postgres -d postgres -tAc "select 1" >/dev/null 2>&1; then
   start=$(date +%s.%N)
   for db in bench_a bench_b; do
