@@ -257,3 +257,56 @@ fn docker_dev_urls_without_an_engine_are_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("parity needs PostgreSQL"));
 }
+
+#[test]
+fn an_interrupted_docker_run_removes_its_container_and_scratch_databases() {
+    if migguard::devdb::find_binaries().is_none() {
+        common::say("skipped: no PostgreSQL binaries to play the container with");
+        return;
+    }
+    let cluster = migguard::devdb::Cluster::start().unwrap();
+    let pg_port = tcp_proxy(cluster.socket_dir().join(".s.PGSQL.5432"));
+    let (engine, log) = fake_engine(pg_port);
+    let g = GitRepo::new();
+    g.write(
+        ".migguard.yaml",
+        "migrations:\n  dir: db\n  format: golang-migrate\nviews:\n  generated: views.sql\n",
+    );
+    g.write("db/1_slow.up.sql", "SELECT pg_sleep(20);\n");
+    g.write("views.sql", "\n");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("migguard"))
+        .args(["parity", "--dev-url", "docker://postgres/15/postgres"])
+        .current_dir(g.repo.path())
+        .env("DOCKER_HOST", format!("tcp://127.0.0.1:{engine}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut admin = cluster.server().connect("postgres").unwrap();
+    let scratch = |admin: &mut postgres::Client| -> i64 {
+        admin
+            .query_one(
+                "SELECT count(*) FROM pg_database WHERE datname LIKE 'migguard%' AND datname !~ '^migguard_[0-9]+$'",
+                &[],
+            )
+            .unwrap()
+            .get(0)
+    };
+    // Wait until both scratch databases exist and the slow migration runs.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while scratch(&mut admin) < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(scratch(&mut admin), 2, "{:?}", log.lock().unwrap());
+    std::thread::sleep(Duration::from_secs(1));
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let order: Vec<String> = log.lock().unwrap().iter().map(|(r, _)| r.clone()).collect();
+    assert!(
+        order.iter().any(|r| r == "DELETE /containers/fake-pg"),
+        "the container was not removed: {order:?}"
+    );
+    assert_eq!(scratch(&mut admin), 0, "scratch databases were left behind");
+}

@@ -146,6 +146,10 @@ fn interrupted_runs_remove_their_cluster() {
         .arg("parity")
         .current_dir(g.repo.path())
         .env("TMPDIR", tmp.path())
+        .env(
+            "MIGGUARD_CACHE_DIR",
+            concat!(env!("CARGO_TARGET_TMPDIR"), "/migguard-cache"),
+        )
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
