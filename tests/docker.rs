@@ -16,7 +16,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{findings, GitRepo};
+use common::{findings, view_repo, GitRepo};
 
 /// Forwards every TCP connection on a fresh port to the cluster's socket.
 fn tcp_proxy(socket: std::path::PathBuf) -> u16 {
@@ -127,8 +127,6 @@ fn fake_engine(pg_port: u16) -> (u16, Log) {
     (port, log)
 }
 
-const VIEW: &str = "CREATE VIEW \"customer_names\" AS SELECT \"id\", \"name\" FROM \"customers\" WHERE (\"deleted_at\" IS NULL);\n";
-
 #[test]
 fn docker_dev_urls_start_a_container_judge_on_it_and_remove_it() {
     if migguard::devdb::find_binaries().is_none() {
@@ -145,18 +143,8 @@ fn docker_dev_urls_start_a_container_judge_on_it_and_remove_it() {
     let pg_port = tcp_proxy(cluster.socket_dir().join(".s.PGSQL.5432"));
     let (engine, log) = fake_engine(pg_port);
 
-    let g = GitRepo::new();
-    g.write(
-        ".migguard.yaml",
-        "migrations:\n  dir: tools/migrate/migrations\n  format: golang-migrate\nviews:\n  generated: tools/migrate/views.sql\n",
-    );
-    g.add_migration(
-        "20240101000000_init",
-        &format!("CREATE TABLE \"customers\" (\"id\" character(26) NOT NULL, \"name\" text NOT NULL, \"deleted_at\" timestamptz NULL, PRIMARY KEY (\"id\"));\n{VIEW}"),
-    );
     // views.sql casts a column: PostgreSQL sees other column types.
-    g.write(
-        "tools/migrate/views.sql",
+    let g = view_repo(
         "CREATE VIEW \"customer_names\" AS SELECT \"id\", \"name\"::varchar AS \"name\" FROM \"customers\" WHERE (\"deleted_at\" IS NULL);\n",
     );
     let out = g

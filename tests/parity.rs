@@ -17,21 +17,7 @@ fn have_postgres() -> bool {
     found
 }
 
-const VIEW: &str = "CREATE VIEW \"customer_names\" AS SELECT \"id\", \"name\" FROM \"customers\" WHERE (\"deleted_at\" IS NULL);\n";
-
-fn repo(views: &str) -> GitRepo {
-    let g = GitRepo::new();
-    g.write(
-        ".migguard.yaml",
-        "migrations:\n  dir: tools/migrate/migrations\n  format: golang-migrate\nviews:\n  generated: tools/migrate/views.sql\n",
-    );
-    g.add_migration(
-        "20240101000000_init",
-        &format!("CREATE TABLE \"customers\" (\"id\" character(26) NOT NULL, \"name\" text NOT NULL, \"deleted_at\" timestamptz NULL, PRIMARY KEY (\"id\"));\n{VIEW}"),
-    );
-    g.write("tools/migrate/views.sql", views);
-    g
-}
+use common::{view_repo as repo, VIEW};
 
 fn parity(g: &GitRepo, args: &[&str]) -> (i32, Vec<common::Found>, String) {
     let out = g

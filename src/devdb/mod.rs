@@ -78,6 +78,17 @@ pub fn trace(step: &str) {
     }
 }
 
+/// SQL as one line for a message: whitespace runs made one space, cut after
+/// `max` characters.
+pub fn one_line(sql: &str, max: usize) -> String {
+    let flat: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() > max {
+        flat.chars().take(max).collect::<String>() + "..."
+    } else {
+        flat
+    }
+}
+
 /// A URL as it may be shown: `postgres://user@host:port/db`, password removed.
 pub fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {

@@ -133,15 +133,6 @@ fn catalog(
     Ok((columns, defs))
 }
 
-fn shorten(s: &str) -> String {
-    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() > 300 {
-        flat.chars().take(300).collect::<String>() + "..."
-    } else {
-        flat
-    }
-}
-
 /// Runs parity on `server`. `views_path` is where the generated views live
 /// (findings about a view point at its `CREATE VIEW` there).
 pub fn run(server: &Server, migrations: &[SqlFile], views: &SqlFile) -> Result<Vec<Finding>> {
@@ -265,9 +256,9 @@ pub fn run(server: &Server, migrations: &[SqlFile], views: &SqlFile) -> Result<V
                         name,
                         format!(
                             "view \"{name}\" has the same columns but another definition on PostgreSQL: the migrations build `{}`, {} builds `{}`",
-                            shorten(da),
+                            super::one_line(da, 300),
                             views.path,
-                            shorten(db)
+                            super::one_line(db, 300)
                         ),
                     ));
                 }

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 
 use super::parity::{apply, SqlFile};
-use super::Server;
+use super::{one_line, Server};
 use crate::error::{Error, Result};
 use crate::findings::{Finding, Severity};
 
@@ -158,15 +158,6 @@ fn snapshot(client: &mut postgres::Client) -> Result<Catalog> {
         .collect())
 }
 
-fn flat(s: &str) -> String {
-    let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if flat.chars().count() > 200 {
-        flat.chars().take(200).collect::<String>() + "..."
-    } else {
-        flat
-    }
-}
-
 /// What differs between the catalog `before` and `after`, a line each;
 /// `left` says what an object only in `after` is ("left behind by the
 /// down"), `gone` what an object only in `before` is. The parts of a table
@@ -186,11 +177,11 @@ fn differences(before: &Catalog, after: &Catalog, left: &str, gone: &str) -> Vec
         match before.get(key) {
             None if !object.is_relation(key) && added.contains(&object.relation) => {}
             None if def.is_empty() => out.push(format!("{key} is {left}")),
-            None => out.push(format!("{key} is {left} ({})", flat(def))),
+            None => out.push(format!("{key} is {left} ({})", one_line(def, 200))),
             Some(was) if &was.definition != def => out.push(format!(
                 "{key} was `{}`, is `{}`",
-                flat(&was.definition),
-                flat(def)
+                one_line(&was.definition, 200),
+                one_line(def, 200)
             )),
             Some(_) => {}
         }

@@ -312,3 +312,22 @@ pub fn openmeter_repo() -> Option<GitRepo> {
     g.commit_all("openmeter");
     Some(g)
 }
+
+/// The view of `view_repo`'s first migration.
+pub const VIEW: &str = "CREATE VIEW \"customer_names\" AS SELECT \"id\", \"name\" FROM \"customers\" WHERE (\"deleted_at\" IS NULL);\n";
+
+/// A repository for the database-backed checks: a customers table and its
+/// view `VIEW` in one migration, and `views` as the generated views file.
+pub fn view_repo(views: &str) -> GitRepo {
+    let g = GitRepo::new();
+    g.write(
+        ".migguard.yaml",
+        "migrations:\n  dir: tools/migrate/migrations\n  format: golang-migrate\nviews:\n  generated: tools/migrate/views.sql\n",
+    );
+    g.add_migration(
+        "20240101000000_init",
+        &format!("CREATE TABLE \"customers\" (\"id\" character(26) NOT NULL, \"name\" text NOT NULL, \"deleted_at\" timestamptz NULL, PRIMARY KEY (\"id\"));\n{VIEW}"),
+    );
+    g.write("tools/migrate/views.sql", views);
+    g
+}
