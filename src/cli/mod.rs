@@ -87,7 +87,7 @@ enum Command {
     Init(init::InitArgs),
     /// Install the git pre-commit hook (respects core.hooksPath)
     InstallHook(install_hook::InstallHookArgs),
-    /// View parity judged by a real PostgreSQL (throwaway cluster by default)
+    /// View parity, and with --roundtrip up/down round trips, judged by a real PostgreSQL (throwaway cluster by default)
     Parity(parity::ParityArgs),
     /// Print a shell completion script
     Completions {
