@@ -493,3 +493,29 @@ fn openmeter_roundtrips_find_the_downs_that_lose_an_index() {
     );
     assert!(f.iter().all(|x| x.0 == "down-roundtrip"), "{f:?}");
 }
+
+#[test]
+fn a_broken_new_migration_is_reported_once_when_both_checks_run() {
+    if !have_postgres() {
+        return;
+    }
+    let g = with_new_migration(
+        "ALTER TABLE \"no_such_table\" ADD COLUMN \"x\" int;\n",
+        Some("SELECT 1;\n"),
+    );
+    let (code, f, err) = parity(&g, &["--roundtrip", "--base", "base"]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(
+        (f[0].0.as_str(), f[0].1.as_str(), f[0].2),
+        ("view-parity", NEW_UP, Some(1))
+    );
+    // The round trips alone still report it.
+    let (code, f, _) = parity(
+        &g,
+        &["--roundtrip", "--base", "base", "--rule", "down-roundtrip"],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!((f[0].0.as_str(), f[0].2), ("down-roundtrip", Some(1)));
+}

@@ -100,10 +100,20 @@ pub fn run(global: &Global, args: &ParityArgs) -> Result<i32> {
                 Some(views) => parity::run(server, &migrations, views)?,
                 None => Vec::new(),
             };
-            findings
-                .extend(rt.join().unwrap_or_else(|_| {
-                    Err(Error::Usage("the round-trip worker failed".into()))
-                })?);
+            let trips = rt
+                .join()
+                .unwrap_or_else(|_| Err(Error::Usage("the round-trip worker failed".into())))?;
+            // A migration that fails to apply fails in both checks: say it once.
+            let said_by_parity = |t: &Finding| {
+                findings.iter().any(|f| {
+                    f.path == t.path
+                        && f.line.is_some()
+                        && f.line == t.line
+                        && t.message.starts_with(&f.message)
+                })
+            };
+            let trips: Vec<Finding> = trips.into_iter().filter(|t| !said_by_parity(t)).collect();
+            findings.extend(trips);
             Ok(findings)
         })
     };
