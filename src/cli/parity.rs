@@ -47,7 +47,11 @@ pub fn run(global: &Global, args: &ParityArgs) -> Result<i32> {
             "parity compares the migrations with the generated views file: set `views.generated` in .migguard.yaml (or run only the round trips with --roundtrip --base REV)".into(),
         )),
     };
-    let views = views.filter(|_| global.runs("view-parity").unwrap_or(true));
+    let views = if global.runs("view-parity")? {
+        views
+    } else {
+        None
+    };
     let roundtrip = args.roundtrip && global.runs(roundtrip::RULE)?;
     let (dir, format) = open_dir(&settings)?;
     let listing = Listing::new(format, dir.names.iter().map(String::as_str));
@@ -61,7 +65,7 @@ pub fn run(global: &Global, args: &ParityArgs) -> Result<i32> {
         .map(|m| Ok(file(&m.up, format.up_part(&dir.read(&m.up)?).to_vec())))
         .collect::<Result<Vec<_>>>()?;
     let steps = if roundtrip {
-        let new = new_since_base(&dir, format, args.base.as_deref().unwrap_or(""))?;
+        let on_base = ups_on_base(&dir, format, args.base.as_deref().unwrap_or(""))?;
         listing
             .migrations
             .iter()
@@ -74,12 +78,9 @@ pub fn run(global: &Global, args: &ParityArgs) -> Result<i32> {
                     _ => None,
                 };
                 Ok(Step {
-                    up: SqlFile {
-                        path: up.path.clone(),
-                        bytes: up.bytes.clone(),
-                    },
+                    up,
                     down,
-                    new: new.contains(&m.up),
+                    new: !on_base.contains(&m.up),
                 })
             })
             .collect::<Result<Vec<_>>>()?
@@ -156,9 +157,9 @@ pub fn run(global: &Global, args: &ParityArgs) -> Result<i32> {
     Ok(report.exit_code())
 }
 
-/// The up files of the directory's migrations that are not on the merge
-/// base of `rev` and `HEAD`: the new ones.
-fn new_since_base(dir: &DiskDir, format: DirFormat, rev: &str) -> Result<HashSet<String>> {
+/// The up files of the migrations on the merge base of `rev` and `HEAD`
+/// (the others are new).
+fn ups_on_base(dir: &DiskDir, format: DirFormat, rev: &str) -> Result<HashSet<String>> {
     if format == DirFormat::Atlas {
         return Err(Error::Usage(
             "--roundtrip needs down migrations: the atlas directory format has none (Atlas plans downs itself); use golang-migrate, goose, flyway or dbmate".into(),
@@ -177,16 +178,10 @@ fn new_since_base(dir: &DiskDir, format: DirFormat, rev: &str) -> Result<HashSet
     scope.add_dir(&rel);
     let snapshot = Snapshot::from_tree(&git, git.tree_of(base)?, &scope)?;
     let names = snapshot.list_dir(&rel, format.recursive());
-    let on_base: HashSet<String> = Listing::new(format, names.iter().map(String::as_str))
+    Ok(Listing::new(format, names.iter().map(String::as_str))
         .migrations
         .into_iter()
         .map(|m| m.up)
-        .collect();
-    Ok(Listing::new(format, dir.names.iter().map(String::as_str))
-        .migrations
-        .into_iter()
-        .map(|m| m.up)
-        .filter(|up| !on_base.contains(up))
         .collect())
 }
 

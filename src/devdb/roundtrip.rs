@@ -18,8 +18,8 @@ pub const RULE: &str = "down-roundtrip";
 
 /// One migration: what migrating up applies, what migrating down applies,
 /// and whether it is new since the base (only new ones go round trip).
-pub struct Step {
-    pub up: SqlFile,
+pub struct Step<'a> {
+    pub up: &'a SqlFile,
     /// `None`: the migration has no down (file or section).
     pub down: Option<SqlFile>,
     pub new: bool,
@@ -221,7 +221,7 @@ fn refused(mut f: Finding, what: &str) -> Finding {
 }
 
 /// Runs the round trips on `server`.
-pub fn run(server: &Server, steps: &[Step]) -> Result<Vec<Finding>> {
+pub fn run(server: &Server, steps: &[Step<'_>]) -> Result<Vec<Finding>> {
     let db = server.scratch("roundtrip")?;
     let mut client = db.connect()?;
     let mut out = Vec::new();
