@@ -90,9 +90,21 @@ impl Docker {
                     docker_host()
                 ))
             })?;
-        let address = started
+        // An early return drops `started`, which removes the container.
+        let (host, port) = started
             .get_host()
-            .and_then(|host| Ok((host, started.get_host_port_ipv4(5432)?)));
+            .and_then(|host| Ok((host, started.get_host_port_ipv4(5432)?)))
+            .map_err(|e| {
+                Error::Usage(format!("the {image} container has no port for 5432: {e}"))
+            })?;
+        let mut config = postgres::Config::new();
+        config
+            .host(&host.to_string())
+            .port(port)
+            .user("postgres")
+            .dbname(&spec.database)
+            .connect_timeout(Duration::from_secs(5));
+        let server = Server::from_config(config, format!("a {image} container ({host}:{port})"));
         let container = Arc::new(Mutex::new(Some(started)));
         let ticket = {
             let container = container.clone();
@@ -101,25 +113,12 @@ impl Docker {
                 drop(taken);
             }))
         };
-        let mut docker = Docker {
+        // From here on, dropping `docker` removes the container.
+        let docker = Docker {
             container,
             ticket,
-            server: Server::from_url("postgres://localhost")?,
+            server,
         };
-        let (host, port) = address.map_err(|e| {
-            Error::Usage(format!("the {image} container has no port for 5432: {e}"))
-        })?;
-        let mut config = postgres::Config::new();
-        config
-            .host(&host.to_string())
-            .port(port)
-            .user("postgres")
-            .dbname(&spec.database)
-            .connect_timeout(Duration::from_secs(5));
-        docker.server = Server::from_config(
-            config,
-            format!("a {image} container (localhost port {port})"),
-        );
         // The image runs initdb, then restarts the server: wait for the
         // one that listens on TCP.
         let deadline = Instant::now() + Duration::from_secs(120);
