@@ -106,7 +106,7 @@ fn cache_root() -> Option<PathBuf> {
 /// The template for these binaries: its name changes with the binaries
 /// (path, size, modification time), the user running the server and
 /// `TEMPLATE_VERSION`.
-fn template_path(bin: &Path) -> Option<PathBuf> {
+fn template_path(bin: &Path, user: Option<(u32, u32)>) -> Option<PathBuf> {
     let meta = std::fs::metadata(bin.join("postgres")).ok()?;
     let mtime = meta
         .modified()
@@ -119,7 +119,7 @@ fn template_path(bin: &Path) -> Option<PathBuf> {
         bin.display(),
         meta.len(),
         mtime.as_nanos(),
-        server_user()
+        user
     ));
     let digest = h.finalize();
     let hex: String = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
@@ -179,6 +179,8 @@ fn copy_tree(from: &Path, to: &Path, owner: Option<(u32, u32)>) -> std::io::Resu
 pub struct Cluster {
     dir: PathBuf,
     bin: PathBuf,
+    /// Who runs the server (`server_user`).
+    user: Option<(u32, u32)>,
     child: Option<Child>,
     ticket: u64,
     stop_ticket: Option<u64>,
@@ -209,11 +211,12 @@ impl Cluster {
         let mut cluster = Cluster {
             dir,
             bin,
+            user: server_user(),
             child: None,
             ticket,
             stop_ticket: None,
         };
-        if let Some((uid, gid)) = server_user() {
+        if let Some((uid, gid)) = cluster.user {
             std::os::unix::fs::chown(&cluster.dir, Some(uid), Some(gid)).map_err(|e| {
                 Error::Usage(format!(
                     "cannot hand {} to the postgres user: {e}",
@@ -231,7 +234,7 @@ impl Cluster {
 
     fn command(&self, program: &str) -> Command {
         let mut c = Command::new(self.bin.join(program));
-        if let Some((uid, gid)) = server_user() {
+        if let Some((uid, gid)) = self.user {
             use std::os::unix::process::CommandExt;
             c.uid(uid).gid(gid);
         }
@@ -242,10 +245,10 @@ impl Cluster {
     /// From the cached template when there is a good one, else from
     /// `initdb` (saving a template for next time).
     fn boot(&mut self) -> Result<()> {
-        let template = template_path(&self.bin);
+        let template = template_path(&self.bin, self.user);
         if let Some(t) = template.as_ref().filter(|t| t.join("PG_VERSION").is_file()) {
             trace("copy the cached template");
-            if copy_tree(t, &self.data(), server_user()).is_ok() && self.run_server().is_ok() {
+            if copy_tree(t, &self.data(), self.user).is_ok() && self.run_server().is_ok() {
                 return Ok(());
             }
             // A broken template: forget it and start from scratch.
