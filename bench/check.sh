@@ -8,13 +8,9 @@
 #
 #   bash bench/check.sh [RUNS]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-root="$PWD"
+source "$(dirname "$0")/lib.sh"
 runs="${1:-30}"
-cargo build --release --quiet
-bin="$PWD/target/release/migguard"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+bench_setup
 python3 bench/synthetic_repo.py "$work/repo"
 cd "$work/repo"
 "$bin" check --staged -q || { echo "unexpected findings on the synthetic repository"; exit 1; }

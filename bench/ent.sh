@@ -10,13 +10,9 @@
 #
 #   bash bench/ent.sh [RUNS]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-root="$PWD"
+source "$(dirname "$0")/lib.sh"
 runs="${1:-30}"
-cargo build --release --quiet
-bin="$root/target/release/migguard"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+bench_setup
 python3 - "$work/repo" <<'PY'
 import os, subprocess, sys
 d = sys.argv[1]

@@ -6,14 +6,10 @@
 #
 # Needs ../shared/corpus (the real-world corpus beside the repository).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+source "$(dirname "$0")/lib.sh"
 runs="${1:-100}"
-corpus="../shared/corpus/openmeter"
-[ -d "$corpus" ] || { echo "skipped: $corpus not found"; exit 0; }
-cargo build --release --quiet
-bin="$PWD/target/release/migguard"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+need_corpus
+bench_setup
 mkdir -p "$work/.git" "$work/tools/migrate"
 cp "$corpus/atlas.hcl" "$work/"
 cp -r "$corpus/migrations" "$work/tools/migrate/migrations"

@@ -7,19 +7,11 @@
 #
 #   bash bench/parity.sh [RUNS]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-root="$PWD"
+source "$(dirname "$0")/lib.sh"
 runs="${1:-5}"
-corpus="../shared/corpus/openmeter"
-[ -d "$corpus" ] || { echo "skipped: $corpus not found"; exit 0; }
-cargo build --release --quiet
-bin="$root/target/release/migguard"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-git init -q "$work/repo" && mkdir -p "$work/repo/tools/migrate"
-cp rules/presets/openmeter.yaml "$work/repo/.migguard.yaml"
-cp "$corpus/views.sql" "$work/repo/tools/migrate/views.sql"
-cp -r "$corpus/migrations" "$work/repo/tools/migrate/migrations"
+need_corpus
+bench_setup
+openmeter_repo "$work/repo"
 cd "$work/repo"
 # The cluster template is cached (see README): measure a run that finds it
 # (the usual case) and one with the cache turned off (initdb every time, as

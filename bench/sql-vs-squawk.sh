@@ -8,22 +8,13 @@
 # Needs ../shared/corpus and PyPI (squawk-cli is installed into a temporary
 # virtualenv).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-root="$PWD"
+source "$(dirname "$0")/lib.sh"
 runs="${1:-20}"
-corpus="../shared/corpus/openmeter"
-[ -d "$corpus" ] || { echo "skipped: $corpus not found"; exit 0; }
-cargo build --release --quiet
-bin="$PWD/target/release/migguard"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
+need_corpus
+bench_setup
 python3 -m venv "$work/venv"
 "$work/venv/bin/pip" install --quiet --disable-pip-version-check "squawk-cli==2.70.0"
-git init -q "$work/repo" && mkdir -p "$work/repo/tools/migrate"
-cp rules/presets/openmeter.yaml "$work/repo/.migguard.yaml"
-cp "$corpus/atlas.hcl" "$work/repo/"
-cp "$corpus/views.sql" "$work/repo/tools/migrate/views.sql"
-cp -r "$corpus/migrations" "$work/repo/tools/migrate/migrations"
+openmeter_repo "$work/repo"
 cd "$work/repo"
 echo "files: $(ls tools/migrate/migrations/*.sql | wc -l) SQL files; $("$work/venv/bin/squawk" --version)"
 { "$bin" check --all --format json || true; } | python3 -c 'import json,sys; print("migguard summary:", json.load(sys.stdin)["summary"])'
