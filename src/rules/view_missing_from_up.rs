@@ -25,7 +25,9 @@ For each view that the change adds or alters in the generated views file
 (`views.generated`), requires one of the change's new migrations to recreate
 it: `DROP VIEW IF EXISTS "v";` before `CREATE VIEW "v" AS ...` (or a
 `CREATE OR REPLACE VIEW`) whose definition equals the generated one after
-normalisation. Also reports a `CREATE VIEW` (without `OR REPLACE`) of a view
+normalisation. A view that does not exist yet may be created by a plain
+`CREATE VIEW`: `DROP VIEW IF EXISTS` is needed only to recreate an existing
+view. Also reports a `CREATE VIEW` (without `OR REPLACE`) of a view
 that exists at that point of the history with no `DROP VIEW` before it:
 PostgreSQL refuses it.
 
@@ -54,10 +56,24 @@ end of the new `.up.sql`, preceded by `DROP VIEW IF EXISTS "<view>";`, then run
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
     let new_files: Vec<String> = ctx.new_migrations();
     let new_set: HashSet<&str> = new_files.iter().map(String::as_str).collect();
+    // Views that a new migration creates with a plain CREATE VIEW while no
+    // view of that name exists: nothing needs dropping first.
+    let mut fresh: HashSet<String> = HashSet::new();
     // A CREATE VIEW of an existing view without a DROP before it.
     if !new_files.is_empty() {
         let replay = ctx.replay()?;
         for event in &replay.events {
+            if let Event::ViewCreated {
+                name,
+                existed: false,
+                origin,
+                ..
+            } = event
+            {
+                if new_set.contains(origin.path.as_str()) {
+                    fresh.insert(name.clone());
+                }
+            }
             if let Event::ViewCreated {
                 name,
                 or_replace: false,
@@ -118,7 +134,7 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
                 } => dropped.extend(names.iter().map(object_name)),
                 Statement::CreateView(cv) => {
                     let name = object_name(&cv.name);
-                    if cv.or_replace || dropped.contains(&name) {
+                    if cv.or_replace || dropped.contains(&name) || fresh.contains(&name) {
                         recreated.push((name, normalize_query(&cv.query).to_string()));
                     }
                 }
@@ -133,18 +149,23 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
             continue;
         }
         let partly = recreated.iter().any(|(n, _)| n == name);
-        let message = if partly {
-            format!("view \"{name}\" changed in {views_path}, and the change's new migrations recreate it, but not with the generated definition")
+        let is_new = !old_views.contains_key(name);
+        let message = match (partly, is_new) {
+            (true, false) => format!("view \"{name}\" changed in {views_path}, and the change's new migrations recreate it, but not with the generated definition"),
+            (true, true) => format!("view \"{name}\" is new in {views_path}, and the change's new migrations create it, but not with the generated definition"),
+            (false, false) => format!("view \"{name}\" changed in {views_path}, but none of the change's new migrations recreates it: the database keeps the old view"),
+            (false, true) => format!("view \"{name}\" is new in {views_path}, but none of the change's new migrations creates it: the database will not have it"),
+        };
+        let help = if is_new {
+            "append this CREATE VIEW statement to the new migration's up part, then run `migguard fix-sum`".to_string()
         } else {
-            format!("view \"{name}\" changed in {views_path}, but none of the change's new migrations recreates it: the database keeps the old view")
+            format!("append `DROP VIEW IF EXISTS \"{name}\";` and this CREATE VIEW statement to the new migration's up part, then run `migguard fix-sum`")
         };
         out.push(
             Finding::new(RULE.name, severity, &origin.path, message)
                 .at(origin.line, origin.span.clone())
                 .label("not copied into a new migration")
-                .help(format!(
-                    "append `DROP VIEW IF EXISTS \"{name}\";` and this CREATE VIEW statement to the new .up.sql, then run `migguard fix-sum`"
-                )),
+                .help(help),
         );
     }
     Ok(())
