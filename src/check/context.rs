@@ -63,6 +63,8 @@ pub struct CheckContext<'a> {
     go_files: RefCell<HashMap<gix::ObjectId, Arc<GoFile>>>,
     ent_matters: RefCell<Option<bool>>,
     ent_focus: RefCell<Option<Option<HashSet<String>>>>,
+    /// What the summary should say beside the findings (a repair, a squash).
+    notes: RefCell<Vec<String>>,
 }
 
 impl<'a> CheckContext<'a> {
@@ -108,7 +110,18 @@ impl<'a> CheckContext<'a> {
             go_files: RefCell::new(HashMap::new()),
             ent_matters: RefCell::new(None),
             ent_focus: RefCell::new(None),
+            notes: RefCell::new(Vec::new()),
         }
+    }
+
+    /// Adds a line to the report's summary.
+    pub fn note(&self, text: String) {
+        self.notes.borrow_mut().push(text);
+    }
+
+    /// The summary lines rules added.
+    pub fn take_notes(&self) -> Vec<String> {
+        std::mem::take(&mut self.notes.borrow_mut())
     }
 
     pub fn snapshot(&self, side: Side) -> &Snapshot {
@@ -179,7 +192,8 @@ impl<'a> CheckContext<'a> {
         let actual = self
             .read(Side::New, &self.in_dir(FILE_NAME))?
             .map(|b| b.to_vec());
-        let sum = DirSum::compute(self.format, &names, actual, |n| {
+        let configured = self.settings.dir_format.is_some();
+        let sum = DirSum::compute(self.format, configured, &names, actual, |n| {
             Ok(self
                 .read(Side::New, &self.in_dir(n))?
                 .map(|b| b.to_vec())
@@ -209,6 +223,10 @@ impl<'a> CheckContext<'a> {
     /// Parses many files at once, on every core (the blobs are read first:
     /// git access stays on this thread).
     pub fn parse_all(&self, side: Side, paths: &[String]) -> Result<()> {
+        self.git.prefetch(
+            self.snapshot(side)
+                .blob_ids(paths.iter().map(String::as_str)),
+        )?;
         let mut todo = Vec::new();
         for p in paths {
             if self.parsed.borrow().contains_key(&(side, p.clone())) {
@@ -292,6 +310,29 @@ impl<'a> CheckContext<'a> {
             (n + f.stmts.len(), o + f.opaque_count())
         });
         (parsed.len(), n, o)
+    }
+
+    /// Statements of the new side that sqlparser could not read, as
+    /// (path, line, first words), sorted.
+    pub fn unparsed_statements(&self) -> Vec<(String, usize, String)> {
+        let parsed = self.parsed.borrow();
+        let mut out: Vec<(String, usize, String)> = parsed
+            .iter()
+            .filter(|((side, _), _)| *side == Side::New)
+            .flat_map(|((_, path), f)| {
+                f.stmts.iter().filter(|s| s.is_opaque()).map(move |s| {
+                    let text = f.text.get(s.span.clone()).unwrap_or("");
+                    let words: String = text
+                        .split_whitespace()
+                        .take(6)
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    (path.clone(), s.line, words)
+                })
+            })
+            .collect();
+        out.sort();
+        out
     }
 
     /// The soft-delete column of the conventions (default `deleted_at`).

@@ -11,7 +11,7 @@ struct Doc<'a> {
     mode: &'static str,
     base: Option<&'a str>,
     findings: Vec<FindingDoc<'a>>,
-    summary: Summary,
+    summary: Summary<'a>,
 }
 
 #[derive(Serialize)]
@@ -26,13 +26,15 @@ struct FindingDoc<'a> {
 }
 
 #[derive(Serialize)]
-struct Summary {
+struct Summary<'a> {
     errors: usize,
     warnings: usize,
     files: usize,
     sql_files: usize,
     statements: usize,
     unparsed_statements: usize,
+    directories: &'a [super::DirSummary],
+    notes: &'a [String],
 }
 
 pub fn render(report: &Report) -> String {
@@ -60,6 +62,8 @@ pub fn render(report: &Report) -> String {
             sql_files: report.sql_files,
             statements: report.statements,
             unparsed_statements: report.unparsed,
+            directories: &report.dirs,
+            notes: &report.notes,
         },
     };
     let mut out =

@@ -54,6 +54,25 @@ pub struct Report {
     pub unparsed: usize,
     /// File contents by report path, for showing the lines findings point at.
     pub sources: HashMap<String, Arc<str>>,
+    /// Each migration directory checked: its path, format, and whether the
+    /// format was configured or detected.
+    pub dirs: Vec<DirSummary>,
+    /// Lines for the summary: what was repaired, what could not be known.
+    pub notes: Vec<String>,
+    /// Statements sqlparser could not read (path, line, first words): listed
+    /// by `--verbose`.
+    pub unparsed_list: Vec<(String, usize, String)>,
+    /// `--verbose`: the human report lists the unparsed statements.
+    pub verbose: bool,
+}
+
+/// One migration directory of a run, for the summary.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DirSummary {
+    pub path: String,
+    pub format: String,
+    /// `configured` (config, flag or atlas.hcl) or `detected`.
+    pub format_from: &'static str,
 }
 
 impl Report {
@@ -67,6 +86,10 @@ impl Report {
             statements: 0,
             unparsed: 0,
             sources: HashMap::new(),
+            dirs: Vec::new(),
+            notes: Vec::new(),
+            unparsed_list: Vec::new(),
+            verbose: false,
         }
     }
 

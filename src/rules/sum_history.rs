@@ -68,6 +68,14 @@ fn version_of(ctx: &CheckContext, name: &str) -> String {
         .unwrap_or_else(|| crate::migrations::local_version(name).to_string())
 }
 
+/// One migration's files share this key: the name without `.up.sql` /
+/// `.down.sql` (golang-migrate keeps a migration in two files).
+fn migration_key(name: &str) -> &str {
+    name.strip_suffix(".up.sql")
+        .or_else(|| name.strip_suffix(".down.sql"))
+        .unwrap_or(name)
+}
+
 fn valid_entries(bytes: &[u8]) -> Option<(ParsedSum, Vec<ParsedEntry>)> {
     let parsed = ParsedSum::parse(bytes);
     if !parsed.conflicts.is_empty() {
@@ -94,6 +102,48 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
         return Ok(());
     };
     let label = &ctx.created_label;
+    let dir_path = |name: &str| ctx.in_dir(name);
+    // Which migration files the change really edited: a base record can
+    // change because its file changed, or only because the record itself
+    // was wrong on the base (drift) and the change repairs it.
+    let history = ctx.snapshot(Side::History);
+    let new_side = ctx.snapshot(Side::New);
+    let on_history = |name: &str| history.contains(&dir_path(name));
+    let on_new = |name: &str| new_side.contains(&dir_path(name));
+    let file_same = |name: &str| -> Result<bool> {
+        let p = dir_path(name);
+        if history.same_as(new_side, &p) {
+            return Ok(true);
+        }
+        Ok(ctx.read(Side::History, &p)? == ctx.read(Side::New, &p)?)
+    };
+    // The first file (in atlas.sum order) of the base's records that the
+    // change edited or deleted.
+    let mut first_edited: Option<&str> = None;
+    for b in &base {
+        if on_history(&b.name) && !file_same(&b.name)? {
+            first_edited = Some(b.name.as_str());
+            break;
+        }
+    }
+    let files_intact =
+        first_edited.is_none() && base.iter().all(|b| !on_history(&b.name) || on_new(&b.name));
+    let exact = ctx.new_sum()?.is_exact();
+    // Only records changed, and they now match the files: a repair of
+    // drift on the base. Removed, reordered and rewritten base records are
+    // then not history changes; appended records are still checked.
+    let repair = files_intact && exact;
+    if repair {
+        let rewritten = base
+            .iter()
+            .filter(|b| !new.iter().any(|n| n.name == b.name && n.hash == b.hash))
+            .count();
+        if rewritten > 0 {
+            ctx.note(format!(
+                "{path}: {rewritten} record(s) of {label} rewritten to match migration files the change leaves unchanged: drift on the base repaired, not a history change"
+            ));
+        }
+    }
     let finding = |line: Option<&crate::atlas_sum::LineRef>, message: String, help: &str| {
         let mut f = Finding::new(RULE.name, severity, &path, message)
             .help(help)
@@ -112,31 +162,44 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
     let fallback_line = new_parsed.header.as_ref().map(|h| h.1.clone());
 
     // Removed base records.
-    for b in &base {
-        if !new_pos.contains_key(b.name.as_str()) {
+    let mut removed: Vec<Finding> = Vec::new();
+    for b in base.iter().filter(|_| !repair) {
+        // A stale record (no such file on the base) or a record missing for
+        // a file that is still there is drift, sum-drift's to report.
+        if !new_pos.contains_key(b.name.as_str()) && on_history(&b.name) && !on_new(&b.name) {
             let anchor = new
                 .iter()
                 .find(|e| e.name > b.name)
                 .map(|e| e.line.clone())
                 .or(fallback_line.clone());
-            out.push(finding(
+            removed.push(finding(
                 anchor.as_ref(),
-                format!("the record of {} was removed, but it is on {label}: a migration that may already be applied was deleted or renamed", b.name),
+                format!("the record of {} was removed with its file, which is on {label}: a migration that may already be applied was deleted or renamed", b.name),
                 "restore the migration file and its atlas.sum record; to undo its effect, add a new migration",
             ));
         }
     }
-    // New records inserted before the base's last (surviving) record.
-    let last_base = base
+    if removed.len() > 5 {
+        // A squash: migration-edited reports it once, where a deliberate
+        // squash can be accepted; one finding per record would bury it.
+        ctx.note(format!(
+            "{path}: {} records of {label} removed with their files (a squash), reported by migration-edited",
+            removed.len()
+        ));
+    } else {
+        out.append(&mut removed);
+    }
+    // New records inserted before the base's last (surviving) record; a
+    // file that is on the base counts as the base's even if its record was
+    // missing there (drift).
+    let last_base = new
         .iter()
-        .filter_map(|b| new_pos.get(b.name.as_str()))
-        .max()
-        .copied();
+        .rposition(|e| base_names.contains(e.name.as_str()) || on_history(&e.name));
     if let Some(last) = last_base {
         let last_name = &new[last].name;
         for e in new[..last]
             .iter()
-            .filter(|e| !base_names.contains(e.name.as_str()))
+            .filter(|e| !base_names.contains(e.name.as_str()) && !on_history(&e.name))
         {
             out.push(finding(
                 Some(&e.line),
@@ -150,11 +213,17 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
     }
     // Appended records must have strictly increasing versions, as the CI
     // script OpenMeter runs demands: two migrations sharing a version collide.
+    // The up and down files of one migration (an atlas.sum that still lists
+    // `.down.sql` files) share a version: versions increase per migration.
     if let Some(last) = last_base {
         for pair in new[last..].windows(2) {
             let (prev, cur) = (&pair[0], &pair[1]);
+            if migration_key(&prev.name) == migration_key(&cur.name) {
+                continue;
+            }
             let (pv, cv) = (version_of(ctx, &prev.name), version_of(ctx, &cur.name));
             if !base_names.contains(cur.name.as_str())
+                && !on_history(&cur.name)
                 && compare_versions(ctx.format, &cv, &pv) != std::cmp::Ordering::Greater
             {
                 out.push(finding(
@@ -167,7 +236,7 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
     }
     // Reordered base records.
     let mut max_seen: Option<usize> = None;
-    for b in &base {
+    for b in base.iter().filter(|_| !repair) {
         let Some(&pos) = new_pos.get(b.name.as_str()) else {
             continue;
         };
@@ -180,21 +249,20 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
             _ => max_seen = Some(pos),
         }
     }
-    // Changed: the first base record whose hash differs while everything
-    // before it is intact names the edited migration.
-    let intact = base
-        .iter()
-        .zip(&new)
-        .take_while(|(b, n)| b.name == n.name && b.hash == n.hash)
-        .count();
-    if let (Some(b), Some(n)) = (base.get(intact), new.get(intact)) {
-        if b.name == n.name {
-            let knock_on = base[intact + 1..]
+    // Edited: the first base file (in atlas.sum order) whose bytes differ
+    // from the base's. A record that changed while no file did is drift, for
+    // sum-drift to report; saying the migration was edited would be false.
+    if let Some(edited) = first_edited {
+        if let (Some(&pos), Some(b)) = (new_pos.get(edited), base.iter().find(|b| b.name == edited))
+        {
+            let n = &new[pos];
+            let knock_on = base
                 .iter()
-                .filter(|b| {
+                .filter(|x| x.name.as_str() > edited)
+                .filter(|x| {
                     new_pos
-                        .get(b.name.as_str())
-                        .is_some_and(|&p| new[p].hash != b.hash)
+                        .get(x.name.as_str())
+                        .is_some_and(|&p| new[p].hash != x.hash)
                 })
                 .count();
             let tail = if knock_on > 0 {
@@ -202,11 +270,15 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
             } else {
                 String::new()
             };
+            let record = if n.hash == b.hash {
+                "its atlas.sum record was left as it was"
+            } else {
+                "its atlas.sum record changed with it"
+            };
             out.push(finding(
                 Some(&n.line),
                 format!(
-                    "the record of {} changed: the migration differs from the one on {label}, where it may already be applied{tail}",
-                    b.name
+                    "{edited} differs from the file on {label}, where it may already be applied: {record}{tail}"
                 ),
                 "revert the edit and put the change in a new migration",
             ));
