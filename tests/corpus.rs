@@ -26,7 +26,7 @@ fn corpus() -> Option<PathBuf> {
 fn recompute(dir: &Path, format: DirFormat) -> (String, Vec<u8>) {
     let disk = DiskDir::open(dir, dir, false).unwrap();
     let committed = disk.read(FILE_NAME).unwrap();
-    let sum = DirSum::compute(format, &disk.names, Some(committed.clone()), |n| {
+    let sum = DirSum::compute(format, true, &disk.names, Some(committed.clone()), |n| {
         disk.read(n)
     })
     .unwrap();

@@ -91,6 +91,12 @@ fn repairs_merge_conflict_markers() {
 fn creates_a_missing_file_and_fixes_layout() {
     let repo = golang_migrate_repo();
     repo.remove(&format!("{DIR}/atlas.sum"));
+    // The configured golang-migrate format hashes the `.up.sql` files (with
+    // nothing configured, Atlas's default, every `*.sql`: tests/real_layouts.rs).
+    repo.write(
+        ".migguard.yaml",
+        format!("migrations:\n  dir: {DIR}\n  format: golang-migrate\n"),
+    );
     let out = repo.migguard().arg("fix-sum").assert().code(0);
     assert!(stdout(&out).contains("creating it"), "{}", stdout(&out));
     assert_eq!(

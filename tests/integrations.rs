@@ -440,7 +440,7 @@ fn openmeter_preset_is_a_valid_config() {
     )
     .unwrap();
     assert_eq!(
-        config.migrations.dir.as_deref(),
+        config.migrations.dirs().next().map(|(d, _)| d.as_str()),
         Some("tools/migrate/migrations")
     );
     assert_eq!(

@@ -143,10 +143,11 @@ fn every_kind_of_drift_names_file_and_line() {
         "{m:?}"
     );
 
-    // Missing atlas.sum.
+    // Missing atlas.sum, in a directory named on the command line (a folder
+    // found only by its name, without atlas.sum, is not an Atlas directory).
     let repo = golang_migrate_repo();
     repo.remove(&format!("{DIR}/atlas.sum"));
-    let (code, doc) = json(&repo, &[]);
+    let (code, doc) = json(&repo, &["--dir", DIR]);
     assert_eq!(code, 1);
     assert!(doc["findings"][0]["line"].is_null());
     assert!(messages(&doc)[0].1.contains("atlas.sum is missing"));
@@ -171,7 +172,7 @@ fn github_format_is_chosen_in_actions() {
     repo.remove(&format!("{DIR}/atlas.sum"));
     let out = repo
         .migguard()
-        .arg("validate")
+        .args(["validate", "--dir", DIR])
         .env("GITHUB_ACTIONS", "true")
         .assert()
         .code(1);
@@ -388,6 +389,16 @@ fn empty_directory_is_clean_with_a_note() {
     let repo = Repo::new();
     std::fs::create_dir_all(repo.join("migrations")).unwrap();
     let out = repo.migguard().arg("validate").assert().code(0);
+    let o = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        o.contains("migrations has no atlas.sum and no configuration names it"),
+        "{o}"
+    );
+    let out = repo
+        .migguard()
+        .args(["validate", "--dir", "migrations"])
+        .assert()
+        .code(0);
     let e = String::from_utf8_lossy(&out.get_output().stderr).to_string();
     assert!(e.contains("holds no atlas migrations"), "{e}");
 }
@@ -397,11 +408,11 @@ fn severity_from_config_applies() {
     let repo = golang_migrate_repo();
     repo.remove(&format!("{DIR}/atlas.sum"));
     repo.write(".migguard.yaml", "rules:\n  sum-drift: warn\n");
-    let (code, doc) = json(&repo, &[]);
+    let (code, doc) = json(&repo, &["--dir", DIR]);
     assert_eq!(code, 0);
     assert_eq!(doc["findings"][0]["severity"], "warn");
     repo.write(".migguard.yaml", "rules:\n  sum-drift: off\n");
-    let (code, doc) = json(&repo, &[]);
+    let (code, doc) = json(&repo, &["--dir", DIR]);
     assert_eq!(code, 0);
     assert!(doc["findings"].as_array().unwrap().is_empty());
 }

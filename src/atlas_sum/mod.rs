@@ -33,8 +33,16 @@ pub struct DirSum {
 impl DirSum {
     /// Computes the expected `atlas.sum` from the directory's file `names`,
     /// reading each file in scope with `read`.
+    ///
+    /// Which files are hashed: when the format is `configured` (flag,
+    /// config, atlas.hcl), the format's scope (golang-migrate: `*.up.sql`,
+    /// unless the existing file still lists `.down.sql` files). Otherwise the
+    /// existing `atlas.sum` decides (an entry that is not `*.up.sql` means
+    /// every `*.sql`), and with no `atlas.sum`, Atlas's own default: every
+    /// `*.sql` of the folder.
     pub fn compute<F>(
         format: DirFormat,
+        configured: bool,
         names: &[String],
         actual: Option<Vec<u8>>,
         mut read: F,
@@ -42,13 +50,33 @@ impl DirSum {
     where
         F: FnMut(&str) -> crate::error::Result<Vec<u8>>,
     {
-        let legacy_all_sql = format == DirFormat::GolangMigrate
-            && actual
-                .as_deref()
-                .is_some_and(|b| ParsedSum::parse(b).lists_down_files());
+        let parsed = actual.as_deref().map(ParsedSum::parse);
+        let up_only = if configured {
+            format == DirFormat::GolangMigrate
+                && !parsed.as_ref().is_some_and(ParsedSum::lists_down_files)
+        } else {
+            // Entries that name SQL files (a conflict's second header is
+            // read as an entry without a name).
+            parsed.as_ref().is_some_and(|p| {
+                let mut sql = p
+                    .entries
+                    .iter()
+                    .filter(|e| e.name.ends_with(".sql"))
+                    .peekable();
+                sql.peek().is_some() && sql.all(|e| e.name.ends_with(".up.sql"))
+            })
+        };
+        let legacy_all_sql = format == DirFormat::GolangMigrate && !up_only;
+        let scope_format = if up_only {
+            DirFormat::GolangMigrate
+        } else if format.recursive() {
+            format
+        } else {
+            DirFormat::Atlas
+        };
         let mut scope: Vec<&String> = names
             .iter()
-            .filter(|n| format.in_sum_scope(n, legacy_all_sql))
+            .filter(|n| scope_format.in_sum_scope(n, false))
             .collect();
         scope.sort_unstable();
         let files = scope

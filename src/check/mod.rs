@@ -9,7 +9,7 @@ use std::sync::Arc;
 pub use context::{first_difference, line_span, CheckContext, Side};
 pub use suppress::{directives, Directive};
 
-use crate::config::{detect_format, Settings, FILE_NAME as CONFIG_FILE};
+use crate::config::{detect_format_from, Settings, FILE_NAME as CONFIG_FILE};
 use crate::error::{Error, Result};
 use crate::findings::Severity;
 use crate::git::{ChangeKind, Git, Scope, Snapshot};
@@ -55,12 +55,62 @@ pub fn scope(settings: &Settings, dir: &str) -> Scope {
     scope
 }
 
+/// Checks every migration directory of the settings and merges the reports:
+/// findings that several directories' runs share (ent, generated code) are
+/// reported once.
 pub fn run(
     settings: &Settings,
     git: &Git,
     options: &Options,
     runs: &dyn Fn(&str) -> bool,
 ) -> Result<Report> {
+    let mut merged: Option<Report> = None;
+    let mut files: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for d in &settings.dirs {
+        let (report, seen) = run_dir(&settings.for_dir(d), git, options, runs)?;
+        files.extend(seen);
+        merged = Some(match merged {
+            None => report,
+            Some(mut m) => {
+                for f in report.findings {
+                    if !m.findings.contains(&f) {
+                        m.findings.push(f);
+                    }
+                }
+                m.sql_files += report.sql_files;
+                m.statements += report.statements;
+                m.unparsed += report.unparsed;
+                for u in report.unparsed_list {
+                    if !m.unparsed_list.contains(&u) {
+                        m.unparsed_list.push(u);
+                    }
+                }
+                m.sources.extend(report.sources);
+                m.dirs.extend(report.dirs);
+                for n in report.notes {
+                    if !m.notes.contains(&n) {
+                        m.notes.push(n);
+                    }
+                }
+                m
+            }
+        });
+    }
+    let mut report = merged.unwrap_or_else(|| Report::new(Mode::Staged));
+    report.files = files.len();
+    let mut notes = settings.notes.clone();
+    notes.append(&mut report.notes);
+    report.notes = notes;
+    report.sort();
+    Ok(report)
+}
+
+fn run_dir(
+    settings: &Settings,
+    git: &Git,
+    options: &Options,
+    runs: &dyn Fn(&str) -> bool,
+) -> Result<(Report, Vec<String>)> {
     let dir = git.relative(&settings.migrations_dir).ok_or_else(|| {
         Error::Usage(format!(
             "the migration directory {} is outside the repository {}",
@@ -138,10 +188,20 @@ pub fn run(
         };
         (Mode::Staged, base_commit, label, old, new, created, history)
     };
-    let format = settings.dir_format.unwrap_or_else(|| {
-        let names = new.list_dir(&dir, false);
-        detect_format(names.iter().map(String::as_str))
-    });
+    let format = match settings.dir_format {
+        Some(f) => f,
+        None => {
+            let names = new.list_dir(&dir, false);
+            let prefix = if dir.is_empty() {
+                String::new()
+            } else {
+                format!("{dir}/")
+            };
+            detect_format_from(names.iter().map(String::as_str), |n| {
+                new.read(Some(git), &format!("{prefix}{n}")).ok().flatten()
+            })
+        }
+    };
     let ctx = CheckContext::new(
         settings,
         git,
@@ -184,8 +244,22 @@ pub fn run(
             .collect();
         ctx.parse_all(Side::New, &all)?;
     }
-    report.files = ctx.new.files.len();
+    report.dirs.push(crate::report::DirSummary {
+        path: if ctx.dir.is_empty() {
+            ".".to_string()
+        } else {
+            ctx.dir.clone()
+        },
+        format: format.name().to_string(),
+        format_from: if settings.dir_format.is_some() {
+            "configured"
+        } else {
+            "detected"
+        },
+    });
+    let seen: Vec<String> = ctx.new.files.keys().cloned().collect();
     (report.sql_files, report.statements, report.unparsed) = ctx.statement_counts();
+    report.unparsed_list = ctx.unparsed_statements();
     for f in &findings {
         if report.sources.contains_key(&f.path) {
             continue;
@@ -195,8 +269,9 @@ pub fn run(
         }
     }
     report.findings = findings;
+    report.notes = ctx.take_notes();
     report.sort();
-    Ok(report)
+    Ok((report, seen))
 }
 
 /// Where an SQL finding and an ent finding describe the same table or index,

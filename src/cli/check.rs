@@ -22,11 +22,14 @@ pub struct CheckArgs {
     /// Run each generated entry's command in a temporary checkout and compare
     #[arg(long)]
     regenerate: bool,
+    /// List the SQL statements that could not be parsed, with file and line
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 pub fn run(global: &Global, args: &CheckArgs) -> Result<i32> {
     let git = Git::discover(&current_dir()?)?;
-    let settings = global.settings_at(Some(git.workdir.clone()))?;
+    let settings = global.settings_at(&git)?;
     global.check_rule_names()?;
     let options = Options {
         staged: args.staged || args.base.is_none(),
@@ -35,7 +38,8 @@ pub fn run(global: &Global, args: &CheckArgs) -> Result<i32> {
         regenerate: args.regenerate,
     };
     let runs = |name: &str| global.runs(name).unwrap_or(false);
-    let report = check::run(&settings, &git, &options, &runs)?;
+    let mut report = check::run(&settings, &git, &options, &runs)?;
+    report.verbose = args.verbose;
     print(&report.render(global.report_format(), global.color(), global.quiet));
     Ok(report.exit_code())
 }

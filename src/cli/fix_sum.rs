@@ -91,8 +91,23 @@ pub fn run(global: &Global, args: &FixSumArgs) -> Result<i32> {
             return Ok(1);
         }
     }
-    let settings = global.settings()?;
-    let (dir, format) = open_dir(&settings)?;
+    let all = global.settings()?;
+    // Directories that hold (or are configured to hold) an atlas.sum; when
+    // there are none, the ones found by name, so a first run creates it.
+    let mut targets: Vec<&crate::config::MigrationDir> =
+        all.dirs.iter().filter(|d| d.sum_expected).collect();
+    if targets.is_empty() {
+        targets = all.dirs.iter().collect();
+    }
+    let mut code = 0;
+    for d in targets {
+        code = code.max(fix_one(global, args, &all.for_dir(d))?);
+    }
+    Ok(code)
+}
+
+fn fix_one(global: &Global, args: &FixSumArgs, settings: &crate::config::Settings) -> Result<i32> {
+    let (dir, format) = open_dir(settings)?;
     // Held from reading to writing: a concurrent run waits for nothing and
     // fails clearly instead of interleaving.
     let _lock = if args.check {
@@ -104,7 +119,13 @@ pub fn run(global: &Global, args: &FixSumArgs) -> Result<i32> {
         Some(lock)
     };
     let actual = dir.read_optional(FILE_NAME)?;
-    let sum = DirSum::compute(format, &dir.names, actual, |n| dir.read(n))?;
+    let sum = DirSum::compute(
+        format,
+        settings.dir_format.is_some(),
+        &dir.names,
+        actual,
+        |n| dir.read(n),
+    )?;
     let sum_path = dir.path.join(FILE_NAME);
     let shown = settings.rel(&sum_path);
     if sum.is_exact() {
@@ -156,15 +177,33 @@ pub fn run(global: &Global, args: &FixSumArgs) -> Result<i32> {
 fn renumber(global: &Global, args: &FixSumArgs) -> Result<bool> {
     let rev = args.base.as_deref().unwrap_or_default();
     let git = Git::discover(&current_dir()?)?;
-    let settings = global.settings_at(Some(git.workdir.clone()))?;
-    let (dir, format) = open_dir(&settings)?;
+    let all = global.settings_at(&git)?;
+    let mut any = false;
+    for d in all
+        .dirs
+        .iter()
+        .filter(|d| d.sum_expected || all.dirs.len() == 1)
+    {
+        any |= renumber_one(global, args, &git, &all.for_dir(d), rev)?;
+    }
+    Ok(any)
+}
+
+fn renumber_one(
+    global: &Global,
+    args: &FixSumArgs,
+    git: &Git,
+    settings: &crate::config::Settings,
+    rev: &str,
+) -> Result<bool> {
+    let (dir, format) = open_dir(settings)?;
     let rel = git
         .relative(&dir.path)
         .ok_or_else(|| Error::Usage("the migration directory is outside the repository".into()))?;
     let commit = git.require_commit(rev)?;
     let mut scope = Scope::default();
     scope.add_dir(&rel);
-    let base = Snapshot::from_tree(&git, git.tree_of(commit)?, &scope)?;
+    let base = Snapshot::from_tree(git, git.tree_of(commit)?, &scope)?;
     let base_names = base.list_dir(&rel, format.recursive());
     let base_listing = Listing::new(format, base_names.iter().map(String::as_str));
     let current = Listing::new(format, dir.names.iter().map(String::as_str));
@@ -190,7 +229,7 @@ fn renumber(global: &Global, args: &FixSumArgs) -> Result<bool> {
     };
     if !args.check {
         let _lock = crate::fsutil::DirLock::acquire(dir.path.parent().unwrap_or(&dir.path))?;
-        apply_renames(&dir, format, &renames)?;
+        apply_renames(&dir, format, settings.dir_format.is_some(), &renames)?;
     }
     for r in &renames {
         print(&format!("{verb} {} -> {}\n", r.from, r.to));
@@ -204,6 +243,7 @@ fn renumber(global: &Global, args: &FixSumArgs) -> Result<bool> {
 fn apply_renames(
     dir: &DiskDir,
     format: crate::migrations::DirFormat,
+    configured: bool,
     renames: &[renumber::Rename],
 ) -> Result<()> {
     let name = dir
@@ -237,7 +277,7 @@ fn apply_renames(
         names.sort();
         // The new atlas.sum, computed from the renamed files.
         let actual = dir.read_optional(FILE_NAME)?;
-        let sum = DirSum::compute(format, &names, actual, |n| {
+        let sum = DirSum::compute(format, configured, &names, actual, |n| {
             std::fs::read(staged.join(n)).map_err(|e| Error::read(staged.join(n), e))
         })?;
         let sum_path = staged.join(FILE_NAME);

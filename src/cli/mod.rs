@@ -119,6 +119,7 @@ impl Global {
             config: self.config.clone(),
             dir: self.dir.clone(),
             dir_format: self.dir_format,
+            tracked: None,
         }
     }
 
@@ -161,17 +162,41 @@ impl Global {
         Ok(())
     }
 
+    /// Settings for commands that also work outside git: the repository is
+    /// used for discovery when there is one.
     fn settings(&self) -> Result<Settings> {
-        self.settings_at(None)
+        let git = crate::git::Git::discover(&current_dir()?).ok();
+        let mut overrides = self.overrides();
+        if let Some(git) = &git {
+            overrides.tracked = Some(tracked_for_discovery(git));
+        }
+        Settings::load(&current_dir()?, &overrides, &crate::rules::known_names())
     }
 
-    /// Settings with the repository root given (git's work tree).
-    fn settings_at(&self, root: Option<PathBuf>) -> Result<Settings> {
+    /// Settings inside a repository: its work tree is the root, and the
+    /// files it tracks show where the migration directories are.
+    fn settings_at(&self, git: &crate::git::Git) -> Result<Settings> {
         let cwd = current_dir()?;
         let mut overrides = self.overrides();
-        overrides.root = root;
+        overrides.root = Some(git.workdir.clone());
+        overrides.tracked = Some(tracked_for_discovery(git));
         Settings::load(&cwd, &overrides, &crate::rules::known_names())
     }
+}
+
+/// The tracked files discovery looks at: every `atlas.sum` and `atlas.hcl`,
+/// and the SQL files of the usual migration folders.
+fn tracked_for_discovery(git: &crate::git::Git) -> Vec<String> {
+    git.tracked_paths(|p| {
+        let name = p.rsplit('/').next().unwrap_or(p);
+        name == "atlas.sum"
+            || name == "atlas.hcl"
+            || crate::config::COMMON_LAYOUTS.iter().any(|l| {
+                p.strip_prefix(l)
+                    .and_then(|r| r.strip_prefix('/'))
+                    .is_some_and(|r| !r.contains('/') && r.ends_with(".sql"))
+            })
+    })
 }
 
 fn current_dir() -> Result<PathBuf> {
@@ -179,14 +204,35 @@ fn current_dir() -> Result<PathBuf> {
         .map_err(|e| Error::Usage(format!("cannot read the current directory: {e}")))
 }
 
-/// The migration directory named by the settings, opened, with its format.
+/// The migration directory named by the settings, opened, with its format
+/// (configured, else detected from the names and contents).
 fn open_dir(settings: &Settings) -> Result<(DiskDir, DirFormat)> {
     let recursive = settings.dir_format == Some(DirFormat::Flyway);
     let dir = DiskDir::open(&settings.migrations_dir, &settings.boundary(), recursive)?;
-    let format = settings
-        .dir_format
-        .unwrap_or_else(|| crate::config::detect_format(dir.names.iter().map(String::as_str)));
+    let format = match settings.dir_format {
+        Some(f) => f,
+        None => crate::config::detect_format_from(dir.names.iter().map(String::as_str), |n| {
+            dir.read(n).ok()
+        }),
+    };
+    if format == DirFormat::Flyway && !recursive {
+        let dir = DiskDir::open(&settings.migrations_dir, &settings.boundary(), true)?;
+        return Ok((dir, format));
+    }
     Ok((dir, format))
+}
+
+/// The directory summary line of a report.
+fn dir_summary(settings: &Settings, format: DirFormat) -> crate::report::DirSummary {
+    crate::report::DirSummary {
+        path: settings.rel(&settings.migrations_dir),
+        format: format.name().to_string(),
+        format_from: if settings.dir_format.is_some() {
+            "configured"
+        } else {
+            "detected"
+        },
+    }
 }
 
 /// Writes to stdout, ignoring a closed pipe (`migguard ... | head`).

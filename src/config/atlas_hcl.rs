@@ -13,7 +13,7 @@ use hcl::{Body, Expression, Value};
 use crate::error::{display_path, Error, Result};
 use crate::migrations::DirFormat;
 
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct AtlasHcl {
     /// The env block the settings came from.
     pub env: Option<String>,
@@ -22,14 +22,42 @@ pub struct AtlasHcl {
     pub format: Option<DirFormat>,
     /// `exclude` patterns, e.g. `om_migration_backup_*[type=table]`.
     pub exclude: Vec<String>,
+    /// Every env block with a migration directory, in file order (the fields
+    /// above are the first of them).
+    pub envs: Vec<HclEnv>,
 }
+
+/// One `env` block's `migration` settings.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct HclEnv {
+    pub name: Option<String>,
+    /// Relative to the atlas.hcl's folder, `file://` and the query removed.
+    pub dir: String,
+    pub format: Option<DirFormat>,
+    /// A format Atlas knows that migguard does not read (`liquibase`).
+    pub unknown_format: Option<String>,
+    pub exclude: Vec<String>,
+}
+
+/// The format names Atlas accepts as bare identifiers (`format = goose`).
+const FORMAT_IDENTIFIERS: [&str; 6] = [
+    "atlas",
+    "golang-migrate",
+    "goose",
+    "flyway",
+    "liquibase",
+    "dbmate",
+];
 
 impl AtlasHcl {
     /// Table-name globs from `exclude` (patterns without a type or with
-    /// `[type=table]`).
+    /// `[type=table]`), over every env.
     pub fn excluded_tables(&self) -> Vec<String> {
-        self.exclude
-            .iter()
+        let mut all: Vec<&String> = self.exclude.iter().collect();
+        for env in &self.envs {
+            all.extend(env.exclude.iter().filter(|e| !self.exclude.contains(e)));
+        }
+        all.into_iter()
             .filter_map(|p| match p.split_once('[') {
                 Some((name, selector)) => (selector.trim_end_matches(']').replace(' ', "")
                     == "type=table")
@@ -54,6 +82,7 @@ impl AtlasHcl {
             }
         })?;
         let ctx = locals_context(&body);
+        let mut envs: Vec<HclEnv> = Vec::new();
         for env in body.blocks().filter(|b| b.identifier() == "env") {
             let Some(migration) = env.body().blocks().find(|b| b.identifier() == "migration")
             else {
@@ -96,11 +125,18 @@ impl AtlasHcl {
                     format = Some(s);
                 }
             }
-            let format = match format {
-                Some(f) => Some(DirFormat::parse(&f).ok_or_else(|| {
-                    Error::file(path, format!("env {env_name:?} uses migration format `{f}`, which migguard does not know"))
-                })?),
-                None => None,
+            let (format, unknown_format) = match format {
+                Some(f) => match DirFormat::parse(&f) {
+                    Some(known) => (Some(known), None),
+                    None if FORMAT_IDENTIFIERS.contains(&f.as_str()) => (None, Some(f)),
+                    None => {
+                        return Err(Error::file(
+                            path,
+                            format!("env {env_name:?} uses migration format `{f}`, which Atlas does not know (expected one of {})", FORMAT_IDENTIFIERS.join(", ")),
+                        ))
+                    }
+                },
+                None => (None, None),
             };
             let exclude = match attr("exclude") {
                 Some(expr) => match eval("exclude", &expr)? {
@@ -113,14 +149,24 @@ impl AtlasHcl {
                 },
                 None => Vec::new(),
             };
-            return Ok(AtlasHcl {
-                env: env_name,
-                dir: Some(dir),
+            envs.push(HclEnv {
+                name: env_name,
+                dir,
                 format,
+                unknown_format,
                 exclude,
             });
         }
-        Ok(AtlasHcl::default())
+        let Some(first) = envs.first().cloned() else {
+            return Ok(AtlasHcl::default());
+        };
+        Ok(AtlasHcl {
+            env: first.name,
+            dir: Some(first.dir),
+            format: first.format,
+            exclude: first.exclude,
+            envs,
+        })
     }
 }
 
@@ -148,9 +194,29 @@ fn locals_context(body: &Body) -> Context<'static> {
                 .map(|a| (a.key().to_string(), a.expr().clone()))
         })
         .collect();
+    // `variable "x" { default = ... }` blocks: `var.x` is their default.
+    let mut vars = hcl::Map::<String, Value>::new();
+    for block in body.blocks().filter(|b| b.identifier() == "variable") {
+        let (Some(name), Some(default)) = (
+            block.labels().first(),
+            block.body().attributes().find(|a| a.key() == "default"),
+        ) else {
+            continue;
+        };
+        if let Ok(v) = default.expr().evaluate(&Context::new()) {
+            vars.insert(name.as_str().to_string(), v);
+        }
+    }
+    let base = |ctx: &mut Context<'static>| {
+        for f in FORMAT_IDENTIFIERS {
+            ctx.declare_var(f, Value::String(f.to_string()));
+        }
+        ctx.declare_var("var", Value::Object(vars.clone()));
+    };
     let mut known = hcl::Map::<String, Value>::new();
     for _ in 0..4 {
         let mut ctx = Context::new();
+        base(&mut ctx);
         ctx.declare_var("local", Value::Object(known.clone()));
         let before = known.len();
         for (key, expr) in &attrs {
@@ -165,6 +231,7 @@ fn locals_context(body: &Body) -> Context<'static> {
         }
     }
     let mut ctx = Context::new();
+    base(&mut ctx);
     ctx.declare_var("local", Value::Object(known));
     ctx
 }
@@ -221,6 +288,48 @@ lint {
     }
 
     #[test]
+    fn bare_identifiers_several_envs_and_variables() {
+        let text = r#"
+variable "dir" {
+  type = string
+  default = "file://db/pg"
+}
+env "pg" {
+  migration {
+    dir = var.dir
+    format = golang-migrate
+  }
+}
+env "lite" {
+  migration {
+    dir = "file://db/lite"
+    format = goose
+  }
+}
+env "lb" {
+  migration {
+    dir = "file://db/lb"
+    format = liquibase
+  }
+}
+"#;
+        let a = AtlasHcl::parse(Path::new("atlas.hcl"), text).unwrap();
+        assert_eq!(a.dir.as_deref(), Some("db/pg"));
+        assert_eq!(a.format, Some(DirFormat::GolangMigrate));
+        let dirs: Vec<(&str, Option<DirFormat>)> =
+            a.envs.iter().map(|e| (e.dir.as_str(), e.format)).collect();
+        assert_eq!(
+            dirs,
+            vec![
+                ("db/pg", Some(DirFormat::GolangMigrate)),
+                ("db/lite", Some(DirFormat::Goose)),
+                ("db/lb", None)
+            ]
+        );
+        assert_eq!(a.envs[2].unknown_format.as_deref(), Some("liquibase"));
+    }
+
+    #[test]
     fn no_env_means_nothing_configured() {
         assert_eq!(
             AtlasHcl::parse(Path::new("atlas.hcl"), "lint {}\n").unwrap(),
@@ -239,7 +348,7 @@ lint {
         assert!(err.starts_with("atlas.hcl:"), "{err}");
         let err = AtlasHcl::parse(
             Path::new("atlas.hcl"),
-            "env \"x\" {\n  migration {\n    dir = var.dir\n  }\n}\n",
+            "env \"x\" {\n  migration {\n    dir = var.nowhere\n  }\n}\n",
         )
         .unwrap_err()
         .to_string();

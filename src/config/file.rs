@@ -15,13 +15,14 @@ use crate::migrations::DirFormat;
 
 pub const FILE_NAME: &str = ".migguard.yaml";
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// The ref that marks migrations as created in `--staged` mode.
     pub base: Option<String>,
+    /// One migration directory, or a list of them.
     #[serde(default)]
-    pub migrations: MigrationsConfig,
+    pub migrations: Migrations,
     #[serde(default)]
     pub generated: Vec<GeneratedConfig>,
     #[serde(default)]
@@ -35,14 +36,14 @@ pub struct Config {
     pub rules: BTreeMap<String, Severity>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MigrationsConfig {
     pub dir: Option<String>,
     pub format: Option<DirFormat>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GeneratedConfig {
     pub paths: Vec<String>,
@@ -53,13 +54,13 @@ pub struct GeneratedConfig {
     pub command: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ViewsConfig {
     pub generated: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EntConfig {
     pub schema: Option<String>,
@@ -67,11 +68,66 @@ pub struct EntConfig {
     pub mixin_packages: Vec<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConventionsConfig {
     pub soft_delete_column: Option<String>,
     pub exempt_tables: Option<Vec<String>>,
+}
+
+/// `migrations:` as one mapping (`dir`, `format`) or a list of them.
+#[derive(Debug, Default, Clone)]
+pub struct Migrations(pub Vec<MigrationsConfig>);
+
+impl Migrations {
+    /// The format set for every directory (the single form without `dir`).
+    pub fn format(&self) -> Option<DirFormat> {
+        match self.0.as_slice() {
+            [one] => one.format,
+            _ => None,
+        }
+    }
+
+    /// The directories listed, with their formats.
+    pub fn dirs(&self) -> impl Iterator<Item = (&String, Option<DirFormat>)> {
+        self.0
+            .iter()
+            .filter_map(|m| m.dir.as_ref().map(|d| (d, m.format)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Migrations {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Migrations;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a mapping with `dir` and `format`, or a list of them")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> std::result::Result<Migrations, A::Error> {
+                let one = MigrationsConfig::deserialize(
+                    serde::de::value::MapAccessDeserializer::new(map),
+                )?;
+                Ok(Migrations(vec![one]))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> std::result::Result<Migrations, A::Error> {
+                let many = Vec::<MigrationsConfig>::deserialize(
+                    serde::de::value::SeqAccessDeserializer::new(seq),
+                )?;
+                Ok(Migrations(many))
+            }
+            fn visit_unit<E>(self) -> std::result::Result<Migrations, E> {
+                Ok(Migrations::default())
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl<'de> Deserialize<'de> for DirFormat {
@@ -188,7 +244,7 @@ rules:
 "#,
         )
         .unwrap();
-        assert_eq!(c.migrations.format, Some(DirFormat::GolangMigrate));
+        assert_eq!(c.migrations.format(), Some(DirFormat::GolangMigrate));
         assert_eq!(c.generated.len(), 2);
         assert!(c.generated[0].header);
         assert_eq!(c.rules["missing-down"], Severity::Off);
@@ -196,7 +252,7 @@ rules:
 
     #[test]
     fn empty_and_comment_only_files_are_defaults() {
-        assert!(parse("").unwrap().migrations.dir.is_none());
+        assert!(parse("").unwrap().migrations.dirs().next().is_none());
         assert!(parse("# nothing\n").unwrap().rules.is_empty());
     }
 

@@ -13,10 +13,14 @@ use crate::error::{display_path, Error, Result};
 use crate::findings::Severity;
 use crate::migrations::DirFormat;
 
-/// Where migration directories usually live, tried in order when neither
-/// `.migguard.yaml` nor `atlas.hcl` names one.
-pub const COMMON_LAYOUTS: [&str; 3] = [
+/// Where migration directories usually live, checked when neither
+/// `.migguard.yaml` nor `--dir` names one (beside every folder holding an
+/// `atlas.sum` and every `atlas.hcl` env directory).
+pub const COMMON_LAYOUTS: [&str; 6] = [
     "migrations",
+    "db/migrations",
+    "sql/migrations",
+    "database/migrations",
     "ent/migrate/migrations",
     "tools/migrate/migrations",
 ];
@@ -29,21 +33,48 @@ pub struct Overrides {
     pub config: Option<PathBuf>,
     pub dir: Option<PathBuf>,
     pub dir_format: Option<DirFormat>,
+    /// Files git tracks (repository paths), when the caller has a repository:
+    /// discovery finds `atlas.sum` and `atlas.hcl` files among them instead
+    /// of walking the disk.
+    pub tracked: Option<Vec<String>>,
 }
 
-#[derive(Debug)]
+/// One migration directory to check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationDir {
+    /// Absolute; symlinks not resolved.
+    pub path: PathBuf,
+    /// The configured format (flag, config, atlas.hcl); `None`: detected.
+    pub format: Option<DirFormat>,
+    /// Where the directory came from, for messages.
+    pub origin: String,
+    /// Whether an `atlas.sum` belongs here: configured directories and those
+    /// that hold one. A folder of SQL files found only by its common name is
+    /// not an Atlas directory and never gets "atlas.sum is missing".
+    pub sum_expected: bool,
+}
+
+#[derive(Debug, Clone)]
 pub struct Settings {
     /// The repository root (canonical), or the current folder outside git.
     pub root: PathBuf,
     pub config: Config,
     pub config_path: Option<PathBuf>,
     pub atlas_hcl: Option<AtlasHcl>,
-    /// The migration directory (absolute; symlinks not resolved).
+    /// Every migration directory of the run, sorted by path.
+    pub dirs: Vec<MigrationDir>,
+    /// The directory this view of the settings is about (see `for_dir`).
     pub migrations_dir: PathBuf,
     /// `None` when nothing names the format: it is then detected from the files.
     pub dir_format: Option<DirFormat>,
     /// Where the directory setting came from, for messages.
     pub dir_origin: String,
+    /// Whether an `atlas.sum` belongs in this directory.
+    pub sum_expected: bool,
+    /// Table globs excluded by every atlas.hcl read.
+    pub hcl_excluded_tables: Vec<String>,
+    /// What discovery could not use, for the summary.
+    pub notes: Vec<String>,
 }
 
 impl Settings {
@@ -64,9 +95,13 @@ impl Settings {
             }
             None => Config::default(),
         };
+        let config_shown = display_path(config_path.as_deref().unwrap_or(Path::new(FILE_NAME)));
         if let Some(p) = &config_path {
             check_paths(&root, &config, &display_path(p))?;
         }
+        let mut notes = Vec::new();
+        // atlas.hcl files: the root's (an error in it is exit 2), then those
+        // in sub-folders that git tracks (one that cannot be read is noted).
         let hcl_path = root.join("atlas.hcl");
         let atlas_hcl = if hcl_path.is_file() {
             let text = std::fs::read_to_string(&hcl_path).map_err(|e| Error::read(&hcl_path, e))?;
@@ -74,53 +109,198 @@ impl Settings {
         } else {
             None
         };
-        let hcl_dir = atlas_hcl.as_ref().and_then(|a| a.dir.clone());
-        let (migrations_dir, dir_origin) = if let Some(dir) = &overrides.dir {
-            (cwd.join(dir), "--dir".to_string())
-        } else if let Some(dir) = &config.migrations.dir {
-            let shown = display_path(config_path.as_deref().unwrap_or(Path::new(FILE_NAME)));
-            (
-                inside_root(&root, dir, &shown)?,
-                format!("migrations.dir in {shown}"),
-            )
-        } else if let Some(dir) = hcl_dir {
-            let env = atlas_hcl
-                .as_ref()
-                .and_then(|a| a.env.clone())
-                .unwrap_or_default();
-            (
-                inside_root(&root, &dir, "atlas.hcl")?,
-                format!("atlas.hcl (env {env:?})"),
-            )
-        } else {
-            let found = COMMON_LAYOUTS
-                .iter()
-                .map(|l| root.join(l))
-                .find(|p| p.is_dir());
-            match found {
-                Some(p) => (p, "detected".to_string()),
-                None => {
-                    return Err(Error::Usage(format!(
-                        "no migration directory found in {} (looked for {}); pass --dir PATH or set `migrations.dir` in {FILE_NAME}",
-                        root.display(),
-                        COMMON_LAYOUTS.join(", ")
-                    )))
+        let mut hcls: Vec<(String, AtlasHcl)> = Vec::new();
+        if let Some(a) = &atlas_hcl {
+            hcls.push((String::new(), a.clone()));
+        }
+        let tracked: &[String] = overrides.tracked.as_deref().unwrap_or(&[]);
+        for file in tracked.iter().filter(|p| p.ends_with("/atlas.hcl")) {
+            let folder = file.trim_end_matches("/atlas.hcl").to_string();
+            if skipped_folder(&folder) {
+                continue;
+            }
+            let full = root.join(file);
+            let Ok(text) = std::fs::read_to_string(&full) else {
+                continue;
+            };
+            match AtlasHcl::parse(&full, &text) {
+                Ok(a) => hcls.push((folder, a)),
+                Err(e) => notes.push(format!("{file} not used: {e}")),
+            }
+        }
+        let hcl_excluded_tables: Vec<String> = {
+            let mut all = Vec::new();
+            for (_, a) in &hcls {
+                for t in a.excluded_tables() {
+                    if !all.contains(&t) {
+                        all.push(t);
+                    }
                 }
             }
+            all
         };
-        let dir_format = overrides
-            .dir_format
-            .or(config.migrations.format)
-            .or(atlas_hcl.as_ref().and_then(|a| a.format));
+        // Every env directory of every atlas.hcl, resolved against its folder.
+        let mut hcl_dirs: Vec<MigrationDir> = Vec::new();
+        for (folder, a) in &hcls {
+            let shown = if folder.is_empty() {
+                "atlas.hcl".to_string()
+            } else {
+                format!("{folder}/atlas.hcl")
+            };
+            for env in &a.envs {
+                let rel = if folder.is_empty() {
+                    env.dir.clone()
+                } else {
+                    format!("{folder}/{}", env.dir)
+                };
+                let path = inside_root(&root, &rel, &shown)?;
+                if let Some(f) = &env.unknown_format {
+                    notes.push(format!(
+                        "{} (env {:?} of {shown}) not checked: migguard does not read the `{f}` format",
+                        rel_of(&root, &path),
+                        env.name.as_deref().unwrap_or("")
+                    ));
+                    continue;
+                }
+                hcl_dirs.push(MigrationDir {
+                    path,
+                    format: env.format,
+                    origin: format!("{shown} (env {:?})", env.name.as_deref().unwrap_or("")),
+                    sum_expected: true,
+                });
+            }
+        }
+        let hcl_format = |path: &Path| {
+            hcl_dirs
+                .iter()
+                .find(|d| lexically_normal(&d.path) == lexically_normal(path))
+                .and_then(|d| d.format)
+        };
+        let config_format = config.migrations.format();
+        let mut dirs: Vec<MigrationDir> = Vec::new();
+        if let Some(dir) = &overrides.dir {
+            let path = lexically_normal(&cwd.join(dir));
+            let configured = config
+                .migrations
+                .dirs()
+                .find(|(d, _)| lexically_normal(&root.join(d)) == path)
+                .and_then(|(_, f)| f);
+            dirs.push(MigrationDir {
+                format: overrides
+                    .dir_format
+                    .or(configured)
+                    .or(config_format)
+                    .or_else(|| hcl_format(&path)),
+                path,
+                origin: "--dir".to_string(),
+                sum_expected: true,
+            });
+        } else if config.migrations.dirs().next().is_some() {
+            for (dir, format) in config.migrations.dirs() {
+                let path = inside_root(&root, dir, &config_shown)?;
+                dirs.push(MigrationDir {
+                    format: overrides
+                        .dir_format
+                        .or(format)
+                        .or(config_format)
+                        .or_else(|| hcl_format(&path)),
+                    path,
+                    origin: format!("migrations.dir in {config_shown}"),
+                    sum_expected: true,
+                });
+            }
+        } else {
+            dirs.extend(hcl_dirs.iter().cloned());
+            // Folders that hold an atlas.sum: from git's index, else the disk
+            // at the usual places.
+            let mut sum_folders: Vec<String> = tracked
+                .iter()
+                .filter_map(|p| {
+                    if p == crate::atlas_sum::FILE_NAME {
+                        Some(String::new())
+                    } else {
+                        p.strip_suffix("/atlas.sum").map(str::to_string)
+                    }
+                })
+                .filter(|f| !skipped_folder(f))
+                .collect();
+            for l in COMMON_LAYOUTS {
+                if root.join(l).join(crate::atlas_sum::FILE_NAME).is_file() {
+                    sum_folders.push(l.to_string());
+                }
+            }
+            for folder in sum_folders {
+                dirs.push(MigrationDir {
+                    path: lexically_normal(&root.join(&folder)),
+                    format: None,
+                    origin: "holds atlas.sum".to_string(),
+                    sum_expected: true,
+                });
+            }
+            for l in COMMON_LAYOUTS {
+                let path = root.join(l);
+                let known = tracked.iter().any(|p| {
+                    p.strip_prefix(l)
+                        .and_then(|r| r.strip_prefix('/'))
+                        .is_some_and(|r| r.ends_with(".sql"))
+                });
+                if known || path.is_dir() {
+                    dirs.push(MigrationDir {
+                        path,
+                        format: None,
+                        origin: "detected by its name".to_string(),
+                        sum_expected: false,
+                    });
+                }
+            }
+            for d in &mut dirs {
+                d.format = overrides.dir_format.or(d.format).or(config_format);
+            }
+        }
+        // One entry per folder: the first source wins, but any source that
+        // expects an atlas.sum or names the format adds that.
+        let mut unique: Vec<MigrationDir> = Vec::new();
+        for d in dirs {
+            let key = lexically_normal(&d.path);
+            match unique.iter_mut().find(|u| lexically_normal(&u.path) == key) {
+                Some(u) => {
+                    u.sum_expected |= d.sum_expected;
+                    u.format = u.format.or(d.format);
+                }
+                None => unique.push(d),
+            }
+        }
+        unique.sort_by(|a, b| a.path.cmp(&b.path));
+        let Some(first) = unique.first().cloned() else {
+            return Err(Error::Usage(format!(
+                "no migration directory found in {} (looked for folders holding atlas.sum, atlas.hcl env directories, and {}); pass --dir PATH or set `migrations.dir` in {FILE_NAME}",
+                root.display(),
+                COMMON_LAYOUTS.join(", ")
+            )));
+        };
         Ok(Settings {
             root,
             config,
             config_path,
             atlas_hcl,
-            migrations_dir,
-            dir_format,
-            dir_origin,
+            migrations_dir: first.path.clone(),
+            dir_format: first.format,
+            dir_origin: first.origin.clone(),
+            sum_expected: first.sum_expected,
+            dirs: unique,
+            hcl_excluded_tables,
+            notes,
         })
+    }
+
+    /// The settings seen from one of the run's directories.
+    pub fn for_dir(&self, dir: &MigrationDir) -> Settings {
+        let mut s = self.clone();
+        s.migrations_dir = dir.path.clone();
+        s.dir_format = dir.format;
+        s.dir_origin = dir.origin.clone();
+        s.sum_expected = dir.sum_expected;
+        s
     }
 
     /// The folder no read may leave: the repository root when the migration
@@ -155,25 +335,118 @@ impl Settings {
     pub fn exempt_tables(&self) -> Vec<String> {
         match &self.config.conventions.exempt_tables {
             Some(globs) => globs.clone(),
-            None => self
-                .atlas_hcl
-                .as_ref()
-                .map(AtlasHcl::excluded_tables)
-                .unwrap_or_default(),
+            None => self.hcl_excluded_tables.clone(),
         }
     }
 }
 
-/// The migration format from the file names, when nothing configures it:
-/// golang-migrate when `.up.sql` / `.down.sql` files exist, else Atlas's own.
+/// Folders discovery never treats as the team's own migrations.
+fn skipped_folder(folder: &str) -> bool {
+    folder
+        .split('/')
+        .any(|c| matches!(c, "vendor" | "node_modules" | "third_party") || c.starts_with('.'))
+}
+
+fn rel_of(root: &Path, path: &Path) -> String {
+    match path.strip_prefix(root) {
+        Ok(r) => r.to_string_lossy().replace('\\', "/"),
+        Err(_) => display_path(path),
+    }
+}
+
+/// The migration format from the file names alone: golang-migrate when
+/// `.up.sql` / `.down.sql` files exist, Flyway when every SQL file is named
+/// as Flyway names them, else Atlas's own. See `detect_format_from` for the
+/// contents.
 pub fn detect_format<'a>(names: impl IntoIterator<Item = &'a str>) -> DirFormat {
-    if names
+    detect_format_from(names, |_| None)
+}
+
+/// The migration format when nothing configures it, from the names and the
+/// contents of a few files (`read` gives a file's bytes, `None` if it cannot):
+/// golang-migrate (`.up.sql` / `.down.sql`), Flyway (`V<version>__<name>.sql`,
+/// `U...` undo, `B...` baseline, `R__...` repeatable), goose (`-- +goose Up`),
+/// dbmate (`-- migrate:up`), else Atlas's own.
+pub fn detect_format_from<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+    mut read: impl FnMut(&str) -> Option<Vec<u8>>,
+) -> DirFormat {
+    let mut sql: Vec<&str> = names
         .into_iter()
+        .filter(|n| !n.contains('/') && n.ends_with(".sql"))
+        .collect();
+    if sql
+        .iter()
         .any(|n| n.ends_with(".up.sql") || n.ends_with(".down.sql"))
     {
-        DirFormat::GolangMigrate
-    } else {
-        DirFormat::Atlas
+        return DirFormat::GolangMigrate;
+    }
+    if !sql.is_empty() && sql.iter().all(|n| flyway_name(n)) {
+        return DirFormat::Flyway;
+    }
+    sql.sort_unstable();
+    // The oldest and the newest files: a directory keeps one format.
+    let sample: Vec<&str> = sql
+        .iter()
+        .take(2)
+        .chain(sql.iter().rev().take(2))
+        .copied()
+        .collect();
+    for name in sample {
+        let Some(bytes) = read(name) else { continue };
+        if let Some(f) = format_of_content(&bytes) {
+            return f;
+        }
+    }
+    DirFormat::Atlas
+}
+
+/// goose or dbmate, from a file's section markers.
+pub fn format_of_content(bytes: &[u8]) -> Option<DirFormat> {
+    for line in bytes.split(|b| *b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let trimmed = line.trim_ascii();
+        if let Some(rest) = trimmed.strip_prefix(b"-- +goose") {
+            let cmd = rest.trim_ascii();
+            if [
+                &b"Up"[..],
+                b"Down",
+                b"StatementBegin",
+                b"StatementEnd",
+                b"NO TRANSACTION",
+            ]
+            .contains(&cmd)
+            {
+                return Some(DirFormat::Goose);
+            }
+        }
+        if let Some(rest) = trimmed.strip_prefix(b"-- migrate:") {
+            if rest.starts_with(b"up") || rest.starts_with(b"down") {
+                return Some(DirFormat::Dbmate);
+            }
+        }
+    }
+    None
+}
+
+/// `V1__init.sql`, `V1_2__x.sql`, `U1__undo.sql`, `B1__base.sql`, `R__views.sql`.
+fn flyway_name(name: &str) -> bool {
+    let Some(stem) = name.strip_suffix(".sql") else {
+        return false;
+    };
+    let Some((head, _)) = stem.split_once("__") else {
+        return false;
+    };
+    match head.as_bytes() {
+        [b'R'] => true,
+        [b'V' | b'U' | b'B', rest @ ..] => {
+            !rest.is_empty()
+                && rest[0].is_ascii_digit()
+                && rest
+                    .iter()
+                    .all(|c| c.is_ascii_digit() || *c == b'.' || *c == b'_')
+        }
+        _ => false,
     }
 }
 
@@ -247,6 +520,40 @@ mod tests {
             DirFormat::GolangMigrate
         );
         assert_eq!(detect_format(["1_a.sql"]), DirFormat::Atlas);
+        assert_eq!(
+            detect_format([
+                "V1__init.sql",
+                "V1_1__more.sql",
+                "U1__init.sql",
+                "R__views.sql"
+            ]),
+            DirFormat::Flyway
+        );
+        assert_eq!(
+            detect_format(["V1__init.sql", "2_other.sql"]),
+            DirFormat::Atlas
+        );
+    }
+
+    #[test]
+    fn detects_formats_from_contents() {
+        let goose =
+            b"-- +goose Up\n-- +goose StatementBegin\nSELECT 1;\n-- +goose StatementEnd\n".to_vec();
+        let dbmate = b"-- migrate:up\nCREATE TABLE t (id int);\n\n-- migrate:down\n".to_vec();
+        assert_eq!(
+            detect_format_from(["1_a.sql", "2_b.sql"], |_| Some(goose.clone())),
+            DirFormat::Goose
+        );
+        assert_eq!(
+            detect_format_from(["20240101_a.sql"], |_| Some(dbmate.clone())),
+            DirFormat::Dbmate
+        );
+        assert_eq!(
+            detect_format_from(["1.sql"], |_| Some(
+                b"-- +goose is a bird\nSELECT 1;".to_vec()
+            )),
+            DirFormat::Atlas
+        );
     }
 
     #[test]

@@ -114,12 +114,138 @@ impl Git {
             .map_err(|e| git_error("cannot read commit tree", e))
     }
 
-    pub fn read_blob(&self, id: ObjectId) -> Result<Vec<u8>> {
-        let object = self
-            .repo
-            .find_object(id)
-            .map_err(|e| git_error(&format!("cannot read object {id}"), e))?;
-        Ok(object.detach().data)
+    /// A blob's bytes. In a partial clone (`git clone --filter=blob:none`) a
+    /// blob the clone has not downloaded yet is fetched from the promisor
+    /// remote, as git itself would; `path` names the file in errors.
+    pub fn read_blob(&self, id: ObjectId, path: &str) -> Result<Vec<u8>> {
+        match self.repo.find_object(id) {
+            Ok(object) => Ok(object.detach().data),
+            Err(first) => {
+                let Some(remote) = self.promisor_remote() else {
+                    return Err(git_error(
+                        &format!("cannot read {path} (object {id})"),
+                        first,
+                    ));
+                };
+                self.fetch_promised(&remote, &[id]).map_err(|why| {
+                    Error::Usage(format!(
+                        "cannot read {path}: object {id} is missing from this partial clone and fetching it from `{remote}` failed ({why}); check that the remote is reachable, or clone without `--filter`"
+                    ))
+                })?;
+                self.repo
+                    .find_object(id)
+                    .map(|o| o.detach().data)
+                    .map_err(|e| {
+                        Error::Usage(format!(
+                            "cannot read {path}: object {id} is still missing after fetching it from `{remote}` ({e}); clone without `--filter`"
+                        ))
+                    })
+            }
+        }
+    }
+
+    /// The remote a partial clone fetches missing objects from
+    /// (`extensions.partialClone`, or a remote with `promisor = true`).
+    fn promisor_remote(&self) -> Option<String> {
+        let config = self.repo.config_snapshot();
+        if let Some(name) = config.string("extensions.partialClone") {
+            return Some(name.to_string());
+        }
+        self.repo.remote_names().into_iter().find_map(|name| {
+            config
+                .boolean(format!("remote.{name}.promisor").as_str())
+                .filter(|p| *p)
+                .map(|_| name.to_string())
+        })
+    }
+
+    /// Downloads every blob of `ids` that a partial clone lacks, in one
+    /// fetch; does nothing in a full clone.
+    pub fn prefetch(&self, ids: impl IntoIterator<Item = ObjectId>) -> Result<()> {
+        let missing: Vec<ObjectId> = ids
+            .into_iter()
+            .filter(|id| !self.repo.has_object(id))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        let Some(remote) = self.promisor_remote() else {
+            // Reading them will name the file that is missing.
+            return Ok(());
+        };
+        self.fetch_promised(&remote, &missing).map_err(|why| {
+            Error::Usage(format!(
+                "{} object(s) are missing from this partial clone (first {}) and fetching them from `{remote}` failed ({why}); check that the remote is reachable, or clone without `--filter`",
+                missing.len(),
+                missing[0]
+            ))
+        })
+    }
+
+    /// The fetch git runs for a partial clone's missing objects (gix cannot
+    /// fetch yet): `git fetch REMOTE --filter=blob:none --stdin` with the ids.
+    fn fetch_promised(&self, remote: &str, ids: &[ObjectId]) -> std::result::Result<(), String> {
+        use std::io::Write as _;
+        let mut child = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&self.workdir)
+            .args([
+                "-c",
+                "fetch.negotiationAlgorithm=noop",
+                "fetch",
+                remote,
+                "--no-tags",
+                "--no-write-fetch-head",
+                "--recurse-submodules=no",
+                "--filter=blob:none",
+                "--stdin",
+            ])
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot run git: {e}"))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            for id in ids {
+                writeln!(stdin, "{id}").map_err(|e| format!("cannot write to git: {e}"))?;
+            }
+        }
+        let out = child
+            .wait_with_output()
+            .map_err(|e| format!("git did not finish: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            let err = String::from_utf8_lossy(&out.stderr);
+            let said: Vec<&str> = err
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .collect();
+            Err(if said.is_empty() {
+                format!("git fetch exited with {}", out.status)
+            } else {
+                said.join(" ")
+            })
+        }
+    }
+
+    /// The paths the index tracks that `keep` accepts (for discovering
+    /// migration directories without walking the disk). An unreadable or
+    /// missing index gives none.
+    pub fn tracked_paths(&self, keep: impl Fn(&str) -> bool) -> Vec<String> {
+        let Ok(index) = self.repo.open_index() else {
+            return Vec::new();
+        };
+        index
+            .entries()
+            .iter()
+            .filter(|e| e.stage_raw() == 0)
+            .filter_map(|e| std::str::from_utf8(e.path(&index)).ok())
+            .filter(|p| keep(p))
+            .map(str::to_string)
+            .collect()
     }
 
     /// A path of the work tree relative to its root, `/`-separated.

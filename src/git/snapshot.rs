@@ -195,6 +195,18 @@ impl Snapshot {
         })
     }
 
+    /// The blob ids of `paths` on this side (for prefetching in a partial
+    /// clone).
+    pub fn blob_ids<'p>(&self, paths: impl IntoIterator<Item = &'p str>) -> Vec<ObjectId> {
+        paths
+            .into_iter()
+            .filter_map(|p| match self.files.get(p) {
+                Some(FileRef::Blob { id, .. }) => Some(*id),
+                _ => None,
+            })
+            .collect()
+    }
+
     pub fn contains(&self, path: &str) -> bool {
         self.files.contains_key(path)
     }
@@ -261,7 +273,7 @@ impl Snapshot {
                 let git = git.ok_or_else(|| {
                     Error::Usage("reading a git object needs a repository".into())
                 })?;
-                let bytes = git.read_blob(id)?;
+                let bytes = git.read_blob(id, path)?;
                 if !symlink {
                     return Ok(Some(bytes));
                 }
