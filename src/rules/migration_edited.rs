@@ -25,6 +25,11 @@ an edit of the old file.
 Migrations that exist only on your branch are not created: regenerate them as
 often as you like.
 
+A squash (more than five created migrations deleted, renamed or edited in one
+change) is reported once for the directory, naming the count and the first
+files, at the change's new migration; a deliberate squash is accepted with
+`-- migguard:ignore-file migration-edited <reason>` in that migration.
+
 ## Why it matters
 A created migration may already have run on a database. Editing it changes
 nothing there, so environments silently diverge; deleting or renaming it makes
@@ -47,6 +52,9 @@ finding with `-- migguard:ignore migration-edited <reason>` above the statement.
 };
 
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
+    let mut found: Vec<Finding> = Vec::new();
+    let out_all = out;
+    let out = &mut found;
     for change in ctx.dir_changes() {
         // The old path of a deletion or rename: gone from a created file.
         let gone = match &change.kind {
@@ -57,11 +65,11 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
         if let Some(old) = gone.filter(|p| is_created_migration(ctx, p)) {
             let message = match &change.kind {
                 ChangeKind::Renamed { .. } => format!(
-                    "{old} is a created migration (on {}) and was renamed to {}",
-                    ctx.created_label, change.path
+                    "renamed from {old}, a created migration (on {}): databases record applied migrations by version and name",
+                    ctx.created_label
                 ),
                 _ => format!(
-                    "{old} is a created migration (on {}) and was deleted",
+                    "deleted, but it is a created migration (on {}): databases that ran it keep its effects and its version",
                     ctx.created_label
                 ),
             };
@@ -97,8 +105,8 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
             severity,
             &change.path,
             format!(
-                "{} is a created migration (on {}) and was edited at line {line}: databases that already ran it will not see the change",
-                change.path, ctx.created_label
+                "a created migration (on {}) edited at line {line}: databases that already ran it will not see the change",
+                ctx.created_label
             ),
         )
         .help("revert the edit and write a new migration for the change")
@@ -108,8 +116,54 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
         }
         out.push(f);
     }
+    if found.len() <= SQUASH_THRESHOLD {
+        out_all.append(&mut found);
+        return Ok(());
+    }
+    // A squash: one finding for the directory, not one per file.
+    let new_files = ctx.new_migrations();
+    let at = new_files
+        .first()
+        .cloned()
+        .unwrap_or_else(|| ctx.dir.clone());
+    let mut names: Vec<&str> = found.iter().map(|f| f.path.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    let shown: Vec<&str> = names
+        .iter()
+        .take(SHOWN)
+        .map(|p| p.rsplit('/').next().unwrap_or(p))
+        .collect();
+    let more = names.len().saturating_sub(SHOWN);
+    let dir = if ctx.dir.is_empty() {
+        "."
+    } else {
+        ctx.dir.as_str()
+    };
+    out_all.push(
+        Finding::new(
+            RULE.name,
+            severity,
+            &at,
+            format!(
+                "{} files of created migrations (on {}) in {dir} were deleted, renamed or edited, as a squash does: {}{}; databases that already ran them keep their versions",
+                names.len(),
+                ctx.created_label,
+                shown.join(", "),
+                if more > 0 { format!(" and {more} more") } else { String::new() }
+            ),
+        )
+        .help(format!(
+            "if the squash is deliberate, accept it in review: add `-- migguard:ignore-file migration-edited <reason>` to the leading comments of {at}, and baseline every database that ran the old migrations; otherwise restore them"
+        )),
+    );
     Ok(())
 }
+
+/// More findings than this in one run of the rule are a squash.
+const SQUASH_THRESHOLD: usize = 5;
+/// Files named in a squash finding.
+const SHOWN: usize = 5;
 
 fn is_created_migration(ctx: &CheckContext, path: &str) -> bool {
     ctx.dir_name(path).is_some_and(|n| ctx.is_migration(n)) && ctx.created.contains(path)
