@@ -519,3 +519,56 @@ fn a_broken_new_migration_is_reported_once_when_both_checks_run() {
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!((f[0].0.as_str(), f[0].2), ("down-roundtrip", Some(1)));
 }
+
+/// An initial migration of thousands of tables runs in one transaction: the
+/// throwaway cluster's lock table is sized for it.
+#[test]
+fn a_2500_table_migration_round_trips_in_one_transaction() {
+    if !have_postgres() {
+        return;
+    }
+    let g = repo(VIEW);
+    g.commit_all("base");
+    g.git(&["tag", "base"]);
+    let mut up = String::new();
+    let mut down = String::new();
+    for i in 0..2500 {
+        up.push_str(&format!(
+            "CREATE TABLE \"t{i}\" (\"id\" bigserial NOT NULL, \"name\" text NULL, PRIMARY KEY (\"id\"));\n"
+        ));
+        down.push_str(&format!("DROP TABLE \"t{i}\";\n"));
+    }
+    g.add_migration("20240201000000_big", &up);
+    g.write(&format!("{DIR}/20240201000000_big.down.sql"), &down);
+    let (code, f, err) = parity(
+        &g,
+        &["--roundtrip", "--base", "base", "--rule", "down-roundtrip"],
+    );
+    assert_eq!((code, f.len()), (0, 0), "{f:?} {err}");
+}
+
+/// When the up fails during a round trip, the finding says the up failed,
+/// with PostgreSQL's DETAIL and HINT.
+#[test]
+fn a_failing_up_in_a_round_trip_is_blamed_on_the_up() {
+    if !have_postgres() {
+        return;
+    }
+    let g = with_new_migration(
+        "ALTER TABLE \"customers\" ADD COLUMN \"age\" int NULL;\nSELECT nosuchfunction(1);\n",
+        Some("ALTER TABLE \"customers\" DROP COLUMN \"age\";\n"),
+    );
+    let (code, f, err) = parity(
+        &g,
+        &["--roundtrip", "--base", "base", "--rule", "down-roundtrip"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!((f[0].1.as_str(), f[0].2), (NEW_UP, Some(2)));
+    assert!(
+        f[0].3
+            .starts_with("the up migration (before its down ran) fails on PostgreSQL at line 2"),
+        "{f:?}"
+    );
+    assert!(f[0].3.contains("HINT: "), "{f:?}");
+}

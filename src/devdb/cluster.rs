@@ -40,6 +40,9 @@ const SETTINGS: &[&str] = &[
     "autovacuum=off",
     "jit=off",
     "max_connections=20",
+    // One migration may create thousands of tables in one transaction (an
+    // initial migration): the lock table must hold a lock for each relation.
+    "max_locks_per_transaction=4096",
 ];
 
 /// Where to find `initdb` and `postgres`: `PATH`, then

@@ -73,12 +73,26 @@ fn strip_views(bytes: &[u8]) -> Option<String> {
 /// Applies one migration; on failure, finds the statement PostgreSQL refused
 /// (re-running the file statement by statement in a transaction that is rolled
 /// back) and returns a finding naming the file, line and error.
-pub(super) fn apply(client: &mut postgres::Client, path: &str, sql: &str) -> Option<Finding> {
+pub(super) fn apply(
+    client: &mut postgres::Client,
+    path: &str,
+    sql: &str,
+    what: &str,
+) -> Option<Finding> {
     let err = client.batch_execute(sql).err()?;
-    let message = |e: &postgres::Error| {
-        e.as_db_error()
-            .map(|d| d.message().to_string())
-            .unwrap_or_else(|| e.to_string())
+    // PostgreSQL's own words, with its DETAIL and HINT lines.
+    let message = |e: &postgres::Error| match e.as_db_error() {
+        Some(d) => {
+            let mut m = d.message().to_string();
+            if let Some(detail) = d.detail() {
+                m.push_str(&format!("\nDETAIL: {detail}"));
+            }
+            if let Some(hint) = d.hint() {
+                m.push_str(&format!("\nHINT: {hint}"));
+            }
+            m
+        }
+        None => e.to_string(),
     };
     let file = ParsedFile::parse(sql.as_bytes());
     let mut located = None;
@@ -97,7 +111,7 @@ pub(super) fn apply(client: &mut postgres::Client, path: &str, sql: &str) -> Opt
             RULE,
             Severity::Error,
             path,
-            format!("{path} fails on PostgreSQL at line {line}: {msg}"),
+            format!("{what} fails on PostgreSQL at line {line}: {msg}"),
         )
         .at(line, span)
         .label("PostgreSQL refused this statement")
@@ -144,7 +158,12 @@ pub fn run(server: &Server, migrations: &[SqlFile], views: &SqlFile) -> Result<V
         let ta = scope.spawn(|| -> Result<Option<Finding>> {
             let mut client = a.connect()?;
             for m in migrations {
-                if let Some(f) = apply(&mut client, &m.path, &String::from_utf8_lossy(&m.bytes)) {
+                if let Some(f) = apply(
+                    &mut client,
+                    &m.path,
+                    &String::from_utf8_lossy(&m.bytes),
+                    "this migration",
+                ) {
                     return Ok(Some(f));
                 }
             }
@@ -155,7 +174,12 @@ pub fn run(server: &Server, migrations: &[SqlFile], views: &SqlFile) -> Result<V
             let mut client = b.connect()?;
             for m in migrations {
                 if let Some(sql) = strip_views(&m.bytes) {
-                    if let Some(f) = apply(&mut client, &m.path, &sql) {
+                    if let Some(f) = apply(
+                        &mut client,
+                        &m.path,
+                        &sql,
+                        "this migration (views left out)",
+                    ) {
                         return Ok(Some(f));
                     }
                 }
@@ -164,6 +188,7 @@ pub fn run(server: &Server, migrations: &[SqlFile], views: &SqlFile) -> Result<V
                 &mut client,
                 &views.path,
                 &String::from_utf8_lossy(&views.bytes),
+                "the generated views file",
             );
             super::trace("database B ready");
             Ok(f)

@@ -216,7 +216,11 @@ fn name_of(path: &str) -> &str {
 /// Reports a migration that failed to apply under this rule's name.
 fn refused(mut f: Finding, what: &str) -> Finding {
     f.rule = RULE;
-    f.message = format!("{}; {what}", f.message);
+    // Before PostgreSQL's DETAIL and HINT lines, which end the message.
+    f.message = match f.message.split_once('\n') {
+        Some((first, rest)) => format!("{first}; {what}\n{rest}"),
+        None => format!("{}; {what}", f.message),
+    };
     f
 }
 
@@ -229,14 +233,19 @@ pub fn run(server: &Server, steps: &[Step<'_>]) -> Result<Vec<Finding>> {
     for step in steps {
         let up = String::from_utf8_lossy(&step.up.bytes);
         if !step.new {
-            if let Some(f) = apply(&mut client, &step.up.path, &up) {
+            if let Some(f) = apply(&mut client, &step.up.path, &up, "this migration") {
                 out.push(refused(f, stopped));
                 break;
             }
             continue;
         }
         let before = snapshot(&mut client)?;
-        if let Some(f) = apply(&mut client, &step.up.path, &up) {
+        if let Some(f) = apply(
+            &mut client,
+            &step.up.path,
+            &up,
+            "the up migration (before its down ran)",
+        ) {
             out.push(refused(f, stopped));
             break;
         }
@@ -260,6 +269,7 @@ pub fn run(server: &Server, steps: &[Step<'_>]) -> Result<Vec<Finding>> {
             &mut client,
             &down.path,
             &String::from_utf8_lossy(&down.bytes),
+            "the down migration, run right after its up,",
         ) {
             // The failed down was rolled back: the up's state is kept.
             let mut f = refused(f, "the up's changes stay in place");
@@ -290,7 +300,12 @@ pub fn run(server: &Server, steps: &[Step<'_>]) -> Result<Vec<Finding>> {
                 .help("make the down drop what the up creates and restore what it changes, in reverse order"),
             );
         }
-        if let Some(f) = apply(&mut client, &step.up.path, &up) {
+        if let Some(f) = apply(
+            &mut client,
+            &step.up.path,
+            &up,
+            "the up migration, run again after its down,",
+        ) {
             match out.last_mut().filter(|_| !undone) {
                 // What the down left behind is why: one finding says both.
                 Some(last) => {
