@@ -69,6 +69,10 @@ fn check_change(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) 
     if names.is_empty() {
         return Ok(());
     }
+    if !ctx.settings.sum_expected && !names.iter().any(|n| n == FILE_NAME) {
+        // Found only by its name, with no atlas.sum: not an Atlas directory.
+        return Ok(());
+    }
     let sum = ctx.new_sum()?;
     check(&sum, &ctx.in_dir(FILE_NAME), severity, out);
     Ok(())
