@@ -239,12 +239,22 @@ impl Settings {
             }
             for l in COMMON_LAYOUTS {
                 let path = root.join(l);
-                let known = tracked.iter().any(|p| {
+                // Only a folder that holds SQL files itself (not a parent of
+                // per-dialect directories).
+                let tracked_sql = tracked.iter().any(|p| {
                     p.strip_prefix(l)
                         .and_then(|r| r.strip_prefix('/'))
-                        .is_some_and(|r| r.ends_with(".sql"))
+                        .is_some_and(|r| !r.contains('/') && r.ends_with(".sql"))
                 });
-                if known || path.is_dir() {
+                let disk_sql = || {
+                    std::fs::read_dir(&path).is_ok_and(|entries| {
+                        entries
+                            .filter_map(|e| e.ok())
+                            .any(|e| e.file_name().to_str().is_some_and(|n| n.ends_with(".sql")))
+                    })
+                };
+                let fallback = path.is_dir() && dirs.is_empty();
+                if tracked_sql || disk_sql() || fallback {
                     dirs.push(MigrationDir {
                         path,
                         format: None,

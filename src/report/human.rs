@@ -127,77 +127,82 @@ fn cut(s: &str, width: usize) -> String {
     out
 }
 
-/// The source as shown for one finding: when the underlined line or its
-/// neighbours are wider than `width`, only those three lines are kept (the
-/// lines before them left empty, so line numbers stay true), each cut to
-/// `width` characters around the underlined part. Returns the text and the
-/// span in it.
+/// The source as shown for one finding: when a line miette would show (the
+/// underlined lines and one line around them) is wider than `width`, only
+/// those lines are kept (the lines before them left empty, so line numbers
+/// stay true), each cut to `width` characters: the first underlined line
+/// around the underlined part, the others at their end. Returns the text and
+/// the span in it.
 fn windowed(
     text: &str,
     span: std::ops::Range<usize>,
     width: usize,
 ) -> (String, std::ops::Range<usize>) {
-    let line_start = text[..span.start].rfind('\n').map_or(0, |i| i + 1);
-    let line_end = text[span.start..]
-        .find('\n')
-        .map_or(text.len(), |i| span.start + i);
-    let prev = (line_start > 0).then(|| {
-        let end = line_start - 1;
-        let start = text[..end].rfind('\n').map_or(0, |i| i + 1);
-        start..end
-    });
-    let next = (line_end < text.len()).then(|| {
-        let start = line_end + 1;
-        let end = text[start..].find('\n').map_or(text.len(), |i| start + i);
-        start..end
-    });
-    let wide = |r: &std::ops::Range<usize>| text[r.clone()].chars().count() > width;
-    if !wide(&(line_start..line_end))
-        && !prev.as_ref().is_some_and(wide)
-        && !next.as_ref().is_some_and(wide)
-    {
+    // Byte ranges of every line, without the line break.
+    let mut lines: Vec<std::ops::Range<usize>> = Vec::new();
+    let mut start = 0;
+    for piece in text.split_inclusive('\n') {
+        let end = start + piece.trim_end_matches('\n').len();
+        lines.push(start..end);
+        start += piece.len();
+    }
+    if lines.is_empty() || text.ends_with('\n') {
+        lines.push(text.len()..text.len());
+    }
+    let line_of = |at: usize| {
+        lines
+            .iter()
+            .position(|l| at <= l.end)
+            .unwrap_or(lines.len() - 1)
+    };
+    let first = line_of(span.start);
+    let last = line_of(span.end.saturating_sub(1).max(span.start));
+    let shown = first.saturating_sub(1)..=(last + 1).min(lines.len() - 1);
+    let wide = |l: &std::ops::Range<usize>| text[l.clone()].chars().count() > width;
+    if !lines[shown.clone()].iter().any(wide) {
         return (text.to_string(), span);
     }
-    let line_no = text[..line_start].matches('\n').count();
-    let mut out = String::new();
-    let skipped = if prev.is_some() { line_no - 1 } else { line_no };
-    out.push_str(&"\n".repeat(skipped));
-    if let Some(p) = prev {
-        out.push_str(&cut(&text[p], width));
-        out.push('\n');
-    }
-    // The underlined line: a window of `width` characters that starts a
-    // little before the span.
-    let line = &text[line_start..line_end];
-    let col = span.start - line_start;
-    let span_end = span.end.min(line_end) - line_start;
-    let mut from = col.saturating_sub(width / 4);
-    while !line.is_char_boundary(from) {
-        from -= 1;
-    }
-    let mut to = from;
-    for (chars, (i, c)) in line[from..].char_indices().enumerate() {
-        if chars + 2 >= width {
-            break;
+    let mut out = "\n".repeat(*shown.start());
+    let (mut new_start, mut new_end) = (0, 0);
+    for i in shown.clone() {
+        let l = lines[i].clone();
+        let line = &text[l.clone()];
+        // Where in `line` the kept part starts, and the part kept.
+        let from = if i == first {
+            let mut from = (span.start - l.start).saturating_sub(width / 4);
+            while !line.is_char_boundary(from) {
+                from -= 1;
+            }
+            from
+        } else {
+            0
+        };
+        let mut to = line.len();
+        for (chars, (k, _)) in line[from..].char_indices().enumerate() {
+            if chars + 2 >= width {
+                to = from + k;
+                break;
+            }
         }
-        to = from + i + c.len_utf8();
+        let lead = if from > 0 { "…" } else { "" };
+        let base = out.len() + lead.len();
+        out.push_str(lead);
+        out.push_str(&line[from..to]);
+        if to < line.len() {
+            out.push('…');
+        }
+        let place = |at: usize| base + (at.clamp(l.start, l.end) - l.start).clamp(from, to) - from;
+        if i == first {
+            new_start = place(span.start);
+        }
+        if i == last {
+            new_end = place(span.end);
+        }
+        if i != *shown.end() {
+            out.push('\n');
+        }
     }
-    if from == to {
-        to = line.len();
-    }
-    let lead = if from > 0 { "…" } else { "" };
-    let tail = if to < line.len() { "…" } else { "" };
-    let base = out.len() + lead.len();
-    out.push_str(lead);
-    out.push_str(&line[from..to]);
-    out.push_str(tail);
-    let start = base + (col - from).min(to - from);
-    let end = base + (span_end.max(col) - from).min(to - from);
-    if let Some(n) = next {
-        out.push('\n');
-        out.push_str(&cut(&text[n], width));
-    }
-    (out, start..end.max(start))
+    (out, new_start..new_end.max(new_start))
 }
 
 fn summary(report: &Report) -> String {
@@ -255,6 +260,19 @@ mod tests {
         assert!(shown.lines().all(|l| l.chars().count() <= 142), "{shown}");
         assert_eq!(shown.lines().count(), 3);
         assert!(shown.lines().nth(1).unwrap().starts_with('…'));
+        // A statement over several lines: every shown line is cut.
+        let wide = "x".repeat(300);
+        let text = format!("a\nCREATE TABLE t (\n  {wide},\n  {wide}\n);\nb\n");
+        let at = text.find("CREATE").unwrap();
+        let end = text.find(");").unwrap() + 2;
+        let (shown, span) = windowed(&text, at..end, 140);
+        assert!(shown.lines().all(|l| l.chars().count() <= 142), "{shown}");
+        assert_eq!(shown.lines().count(), 6, "{shown}");
+        assert!(
+            shown[span.clone()].starts_with("CREATE TABLE t ("),
+            "{shown}"
+        );
+        assert!(shown[span].ends_with(");"), "{shown}");
         // Short lines are left alone.
         let (same, s) = windowed("a\nbb\n", 2..4, 140);
         assert_eq!((same.as_str(), s), ("a\nbb\n", 2..4));
