@@ -117,6 +117,12 @@ impl ParsedSum {
                 continue;
             }
             match text.split_once("h1:") {
+                // A second header (two files' lines kept after a merge) is
+                // not an entry: an entry without a name would be reported
+                // as a file called "".
+                Some((name, _)) if name.trim().is_empty() && open.is_none() => {
+                    out.malformed.push((text.clone(), line));
+                }
                 Some((name, hash)) => {
                     let name = name.trim().to_string();
                     if let Some(block) = open.as_mut() {

@@ -62,7 +62,7 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
                     RULE.name,
                     severity,
                     ctx.in_dir(&m.up),
-                    format!("{} has no {down}: it cannot be rolled back", m.up),
+                    format!("no {down} beside it: this migration cannot be rolled back"),
                 )
                 .help(format!("add {down} that reverts it")),
             );
@@ -78,7 +78,7 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
                 RULE.name,
                 severity,
                 ctx.in_dir(down),
-                format!("{down} has no {up}: its version matches no migration"),
+                format!("no {up} beside it: this down file's version matches no migration"),
             )
             .help(format!(
                 "rename it to match its .up.sql, or delete it if {up} is gone"

@@ -71,8 +71,8 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
             severity,
             &path,
             format!(
-                "{} has version {}, not newer than {} ({}), the newest migration on {}: databases that already ran it will skip this one",
-                m.up, m.version, newest.version, newest.up, ctx.created_label
+                "version {} is not newer than {} ({}), the newest migration on {}: databases that already ran it will skip this one",
+                m.version, newest.version, newest.up, ctx.created_label
             ),
         )
         .help("merge the base, then run `migguard fix-sum --renumber --base <base>` to give this migration a newer version")
