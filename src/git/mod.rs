@@ -18,6 +18,8 @@ pub struct Git {
     pub repo: gix::Repository,
     /// The work tree (canonical).
     pub workdir: PathBuf,
+    /// The index, read once (discovery and the staged snapshot share it).
+    index: std::cell::OnceCell<std::sync::Arc<gix::index::File>>,
 }
 
 fn git_error(what: &str, e: impl std::fmt::Display) -> Error {
@@ -48,7 +50,11 @@ impl Git {
         let workdir = workdir
             .canonicalize()
             .map_err(|e| Error::read(&workdir, e))?;
-        Ok(Git { repo, workdir })
+        Ok(Git {
+            repo,
+            workdir,
+            index: std::cell::OnceCell::new(),
+        })
     }
 
     /// The commit `HEAD` points at; `None` in a repository with no commits yet.
@@ -235,7 +241,7 @@ impl Git {
     /// migration directories without walking the disk). An unreadable or
     /// missing index gives none.
     pub fn tracked_paths(&self, keep: impl Fn(&str) -> bool) -> Vec<String> {
-        let Ok(index) = self.repo.open_index() else {
+        let Ok(Some(index)) = self.index() else {
             return Vec::new();
         };
         index
@@ -246,6 +252,32 @@ impl Git {
             .filter(|p| keep(p))
             .map(str::to_string)
             .collect()
+    }
+
+    /// The index (`GIT_INDEX_FILE` honoured), read once; `None` when the
+    /// repository has none yet.
+    pub fn index(&self) -> Result<Option<std::sync::Arc<gix::index::File>>> {
+        if let Some(index) = self.index.get() {
+            return Ok(Some(index.clone()));
+        }
+        if !self.repo.index_path().exists() {
+            return Ok(None);
+        }
+        // Like git, which verifies the index's trailing checksum only in
+        // fsck: hashing a 10,000-entry index costs more than decoding it.
+        let index = gix::index::File::at(
+            self.repo.index_path(),
+            self.repo.object_hash(),
+            true,
+            gix::index::decode::Options::default(),
+        )
+        .map_err(|e| {
+            Error::Usage(format!(
+                "cannot read the git index {}: {e}",
+                self.repo.index_path().display()
+            ))
+        })?;
+        Ok(Some(self.index.get_or_init(|| std::sync::Arc::new(index)).clone()))
     }
 
     /// A path of the work tree relative to its root, `/`-separated.

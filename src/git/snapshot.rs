@@ -122,18 +122,12 @@ impl Snapshot {
     /// The index: what `git commit` would record. Unmerged and intent-to-add
     /// entries are left out; sparse-index folders are expanded from their trees.
     pub fn from_index(git: &Git, scope: &Scope) -> Result<Snapshot> {
-        if !git.repo.index_path().exists() {
+        let Some(index) = git.index()? else {
             return Ok(Snapshot {
                 files: BTreeMap::new(),
                 origin: Origin::Empty,
             });
-        }
-        let index = git.repo.open_index().map_err(|e| {
-            Error::Usage(format!(
-                "cannot read the git index {}: {e}",
-                git.repo.index_path().display()
-            ))
-        })?;
+        };
         let mut files = BTreeMap::new();
         for entry in index.entries() {
             if entry.stage_raw() != 0
@@ -167,7 +161,7 @@ impl Snapshot {
         }
         Ok(Snapshot {
             files,
-            origin: Origin::Index(Arc::new(index)),
+            origin: Origin::Index(index),
         })
     }
 

@@ -95,6 +95,28 @@ impl DirFormat {
         Some(out)
     }
 
+    /// What the format's migration tool does, by default, with a migration
+    /// whose version is older than one a database already ran.
+    pub fn out_of_order_effect(self) -> &'static str {
+        match self {
+            DirFormat::GolangMigrate => {
+                "golang-migrate silently skips it on databases that already ran a newer one"
+            }
+            DirFormat::Atlas => {
+                "`atlas migrate apply` refuses to run it on databases that already ran a newer one (non-linear history)"
+            }
+            DirFormat::Goose => {
+                "goose refuses to run it on databases that already ran a newer one, unless run with -allow-missing"
+            }
+            DirFormat::Flyway => {
+                "Flyway does not run it on databases that already ran a newer one, unless outOfOrder is set"
+            }
+            DirFormat::Dbmate => {
+                "dbmate runs it after newer ones on databases that already ran them, out of order"
+            }
+        }
+    }
+
     /// Whether this format reads sub-folders (only Flyway does).
     pub fn recursive(self) -> bool {
         self == DirFormat::Flyway

@@ -220,13 +220,11 @@ fn summary(report: &Report) -> String {
         ));
     }
     let mut out = String::new();
-    if report.dirs.len() > 1 || report.dirs.iter().any(|d| d.format_from == "detected") {
-        for d in &report.dirs {
-            out.push_str(&format!(
-                "migguard: directory {} ({} format, {})\n",
-                d.path, d.format, d.format_from
-            ));
-        }
+    for d in &report.dirs {
+        out.push_str(&format!(
+            "migguard: directory {} ({} format, {})\n",
+            d.path, d.format, d.format_from
+        ));
     }
     for note in &report.notes {
         out.push_str(&format!("migguard: note: {note}\n"));

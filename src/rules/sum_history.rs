@@ -204,8 +204,9 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
             out.push(finding(
                 Some(&e.line),
                 format!(
-                    "{} is inserted before {last_name}, the newest record on {label}: atlas.sum must only grow at the end, and a migration older than applied ones is skipped by golang-migrate",
-                    e.name
+                    "{} is inserted before {last_name}, the newest record on {label}: atlas.sum must only grow at the end, and {}",
+                    e.name,
+                    ctx.format.out_of_order_effect()
                 ),
                 "merge the base, then run `migguard fix-sum --renumber --base <base>` to move your migrations after it",
             ));
