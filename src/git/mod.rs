@@ -277,7 +277,11 @@ impl Git {
                 self.repo.index_path().display()
             ))
         })?;
-        Ok(Some(self.index.get_or_init(|| std::sync::Arc::new(index)).clone()))
+        Ok(Some(
+            self.index
+                .get_or_init(|| std::sync::Arc::new(index))
+                .clone(),
+        ))
     }
 
     /// A path of the work tree relative to its root, `/`-separated.

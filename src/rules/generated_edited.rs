@@ -124,7 +124,7 @@ fn hand_edits(
             RULE.name,
             severity,
             &change.path,
-            format!("{} is generated, and was {verb} while none of its sources changed ({sources_text}): a hand edit the next generation overwrites", change.path),
+            format!("a generated file, {verb} while none of its sources changed ({sources_text}): a hand edit the next generation overwrites"),
         )
         .help("revert it; change the source instead and re-run the generator")
         .label("hand edit");
@@ -197,7 +197,7 @@ fn headers(
             RULE.name,
             severity,
             &path,
-            format!("{path} is under a generated path but lacks the `Code generated ... DO NOT EDIT.` header: it was written by hand or its header was removed"),
+            "under a generated path but lacks the `Code generated ... DO NOT EDIT.` header: it was written by hand or its header was removed".to_string(),
         )
         .help("generate it with the configured generator, which writes the header, or move hand-written code out of the generated path");
         if let Some(span) = line_span(&bytes, 1) {
@@ -326,7 +326,7 @@ fn regenerate(
                     RULE.name,
                     severity,
                     path,
-                    format!("{path} differs from a fresh `{command}` at line {line}: the committed file was edited by hand"),
+                    format!("differs from a fresh `{command}` at line {line}: the committed file was edited by hand"),
                 )
                 .help("run the generator and commit its output instead of editing it");
                 if let Some(span) = line_span(&committed, line) {
@@ -343,8 +343,13 @@ fn regenerate(
         .filter(|p| paths.is_match(p.as_str()) && !produced.contains_key(p.as_str()))
     {
         out.push(
-            Finding::new(RULE.name, severity, path, format!("{path} is committed under a generated path, but `{command}` does not produce it"))
-                .help("delete it, or move hand-written code out of the generated path"),
+            Finding::new(
+                RULE.name,
+                severity,
+                path,
+                format!("committed under a generated path, but `{command}` does not produce it"),
+            )
+            .help("delete it, or move hand-written code out of the generated path"),
         );
     }
     Ok(())
