@@ -29,6 +29,65 @@ pub struct Origin {
 pub struct Table {
     pub columns: Vec<String>,
     pub primary_key: Vec<String>,
+    /// The local columns of each foreign key.
+    pub foreign_keys: Vec<Vec<String>>,
+}
+
+/// Soft-delete column names detection looks for, as PostgreSQL stores them
+/// (`deletedAt` unquoted is stored as `deletedat`).
+pub const SOFT_DELETE_COLUMNS: [&str; 8] = [
+    "deleted_at",
+    "deletedAt",
+    "deletedat",
+    "deleted_on",
+    "deletedOn",
+    "deleted_time",
+    "deletion_time",
+    "deleted_date",
+];
+
+/// The soft-delete column most `tables` carry, with how many carry it (the
+/// first listed wins a tie); `None` when none carries one.
+pub fn most_common_soft_delete<'a>(
+    tables: impl IntoIterator<Item = &'a Table>,
+) -> Option<(usize, &'static str)> {
+    let tables: Vec<&Table> = tables.into_iter().collect();
+    SOFT_DELETE_COLUMNS
+        .iter()
+        .map(|col| {
+            (
+                tables
+                    .iter()
+                    .filter(|t| t.columns.iter().any(|c| c == col))
+                    .count(),
+                *col,
+            )
+        })
+        .fold(None, |best: Option<(usize, &str)>, c| match best {
+            Some(b) if b.0 >= c.0 => Some(b),
+            _ => Some(c),
+        })
+        .filter(|(n, _)| *n > 0)
+}
+
+impl Table {
+    /// A many-to-many join table (what ent generates for an `edge.To` with
+    /// no schema of its own): exactly two columns, each a foreign key, that
+    /// together form the primary key. Its rows go with the edge; it cannot
+    /// carry a soft-delete column.
+    pub fn is_join_table(&self) -> bool {
+        let mut pk = self.primary_key.clone();
+        pk.sort();
+        let mut cols = self.columns.clone();
+        cols.sort();
+        cols.len() == 2
+            && pk == cols
+            && cols.iter().all(|c| {
+                self.foreign_keys
+                    .iter()
+                    .any(|fk| fk == std::slice::from_ref(c))
+            })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -192,6 +251,11 @@ impl Replay {
         if ct.if_not_exists && self.schema.tables.contains_key(&name) {
             return;
         }
+        if ct.temporary {
+            // A scratch table: gone at the end of the session (or commit),
+            // never part of the schema.
+            return;
+        }
         let mut table = Table::default();
         let mut uniques = Vec::new();
         for col in &ct.columns {
@@ -201,6 +265,7 @@ impl Replay {
                 match &opt.option {
                     ColumnOption::PrimaryKey(_) => table.primary_key = vec![c.clone()],
                     ColumnOption::Unique(_) => uniques.push((None, vec![c.clone()])),
+                    ColumnOption::ForeignKey(_) => table.foreign_keys.push(vec![c.clone()]),
                     _ => {}
                 }
             }
@@ -214,6 +279,9 @@ impl Replay {
                     u.name.as_ref().map(ident_name),
                     u.columns.iter().map(index_column).collect(),
                 )),
+                TableConstraint::ForeignKey(fk) => table
+                    .foreign_keys
+                    .push(fk.columns.iter().map(ident_name).collect()),
                 _ => {}
             }
         }
@@ -365,6 +433,12 @@ impl Replay {
                 TableConstraint::PrimaryKey(pk) => {
                     if let Some(t) = self.schema.tables.get_mut(table) {
                         t.primary_key = pk.columns.iter().map(index_column).collect();
+                    }
+                }
+                TableConstraint::ForeignKey(fk) => {
+                    if let Some(t) = self.schema.tables.get_mut(table) {
+                        t.foreign_keys
+                            .push(fk.columns.iter().map(ident_name).collect());
                     }
                 }
                 _ => {}
