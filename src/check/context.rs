@@ -65,7 +65,21 @@ pub struct CheckContext<'a> {
     ent_focus: RefCell<Option<Option<HashSet<String>>>>,
     /// What the summary should say beside the findings (a repair, a squash).
     notes: RefCell<Vec<String>>,
+    soft_delete: std::cell::OnceCell<Arc<SoftDelete>>,
 }
+
+/// The team's soft-delete convention, configured or detected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SoftDelete {
+    /// Whether the soft-delete rules run.
+    pub on: bool,
+    /// The column, as PostgreSQL stores its name (quoted names keep case).
+    pub column: String,
+    /// Why, for the summary: "on, 212 of 240 tables have deleted_at".
+    pub reason: String,
+}
+
+use crate::sql::schema::SOFT_DELETE_COLUMNS;
 
 impl<'a> CheckContext<'a> {
     #[allow(clippy::too_many_arguments)]
@@ -111,7 +125,141 @@ impl<'a> CheckContext<'a> {
             ent_matters: RefCell::new(None),
             ent_focus: RefCell::new(None),
             notes: RefCell::new(Vec::new()),
+            soft_delete: std::cell::OnceCell::new(),
         }
+    }
+
+    /// The soft-delete convention: configured (`conventions.soft_delete`,
+    /// `conventions.soft_delete_column`), else detected from the tables that
+    /// exist before the change: on when most of them carry one soft-delete
+    /// column (or, with no table yet, most ent schemas get one). The
+    /// summary says which and why.
+    pub fn soft_delete(&self) -> Result<Arc<SoftDelete>> {
+        if let Some(hit) = self.soft_delete.get() {
+            return Ok(hit.clone());
+        }
+        let conv = Arc::new(self.compute_soft_delete()?);
+        let dir = if self.dir.is_empty() {
+            "."
+        } else {
+            self.dir.as_str()
+        };
+        self.note(format!("soft-delete convention in {dir}: {}", conv.reason));
+        Ok(self.soft_delete.get_or_init(|| conv).clone())
+    }
+
+    fn compute_soft_delete(&self) -> Result<SoftDelete> {
+        let c = &self.settings.config.conventions;
+        let column = c.soft_delete_column.clone();
+        match (c.soft_delete, &column) {
+            (Some(false), _) => {
+                return Ok(SoftDelete {
+                    on: false,
+                    column: column.unwrap_or_else(|| "deleted_at".into()),
+                    reason: "off (conventions.soft_delete: false)".into(),
+                })
+            }
+            (Some(true), _) | (None, Some(_)) => {
+                let column = column.unwrap_or_else(|| "deleted_at".into());
+                return Ok(SoftDelete {
+                    reason: format!("on, column {column} (configured)"),
+                    on: true,
+                    column,
+                });
+            }
+            (None, None) => {}
+        }
+        // Tables that exist before the change: every table the replay ends
+        // with, less those the change's new migrations create.
+        let replay = self.replay()?;
+        let new: HashSet<String> = self.new_migrations().into_iter().collect();
+        let created_by_change: HashSet<&str> = replay
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                crate::sql::Event::TableCreated { table, origin }
+                    if self.mode != Mode::All && new.contains(&origin.path) =>
+                {
+                    Some(table.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        let exempt = crate::rules::missing_soft_delete::exempt_set(self)?;
+        let tables: Vec<&crate::sql::schema::Table> = replay
+            .schema
+            .tables
+            .iter()
+            .filter(|(name, t)| {
+                !created_by_change.contains(name.as_str())
+                    && !exempt.is_match(name.as_str())
+                    && !t.is_join_table()
+            })
+            .map(|(_, t)| t)
+            .collect();
+        let (what, total, counts): (&str, usize, Vec<(usize, &str)>) = if !tables.is_empty() {
+            let counts = crate::sql::schema::most_common_soft_delete(tables.iter().copied())
+                .into_iter()
+                .collect();
+            ("tables", tables.len(), counts)
+        } else if let Some(world) = self.ent_world(Side::Created)? {
+            // No table yet: the ent schemas, own fields and mixins'.
+            let schemas: Vec<_> = world
+                .schema_names()
+                .into_iter()
+                .filter_map(|n| world.schema(&n))
+                .filter(|s| s.kind == crate::ent::Kind::Schema)
+                .collect();
+            let counts = SOFT_DELETE_COLUMNS
+                .iter()
+                .map(|col| {
+                    (
+                        schemas.iter().filter(|s| s.fields.contains(*col)).count(),
+                        *col,
+                    )
+                })
+                .collect();
+            ("ent schemas", schemas.len(), counts)
+        } else {
+            ("tables", 0, Vec::new())
+        };
+        // The most common candidate; the first listed wins a tie.
+        let best = counts
+            .iter()
+            .copied()
+            .fold(None::<(usize, &str)>, |b, c| match b {
+                Some(b) if b.0 >= c.0 => Some(b),
+                _ => Some(c),
+            });
+        let before = if self.mode == Mode::All {
+            ""
+        } else {
+            " before this change"
+        };
+        Ok(match best {
+            Some((n, col)) if total > 0 && n * 2 > total => SoftDelete {
+                on: true,
+                column: col.to_string(),
+                reason: format!("on, {n} of {total} {what}{before} have {col} (detected)"),
+            },
+            Some((n, col)) if total > 0 && n > 0 => SoftDelete {
+                on: false,
+                column: col.to_string(),
+                reason: format!(
+                    "off, only {n} of {total} {what}{before} have {col} (detected; conventions.soft_delete: true enforces it)"
+                ),
+            },
+            _ if total > 0 => SoftDelete {
+                on: false,
+                column: "deleted_at".into(),
+                reason: format!("off, none of the {total} {what}{before} has a soft-delete column (detected)"),
+            },
+            _ => SoftDelete {
+                on: false,
+                column: "deleted_at".into(),
+                reason: format!("off, no table{before} to detect it from (conventions.soft_delete: true enforces it)"),
+            },
+        })
     }
 
     /// Adds a line to the report's summary.
@@ -333,16 +481,6 @@ impl<'a> CheckContext<'a> {
             .collect();
         out.sort();
         out
-    }
-
-    /// The soft-delete column of the conventions (default `deleted_at`).
-    pub fn soft_delete_column(&self) -> &str {
-        self.settings
-            .config
-            .conventions
-            .soft_delete_column
-            .as_deref()
-            .unwrap_or("deleted_at")
     }
 
     /// Whether the change touches the migration directory or `path`.

@@ -31,6 +31,9 @@ pub struct Layout {
     pub go_mod: bool,
     pub go_sum: bool,
     pub views: Option<String>,
+    /// Tables in the migrations, and how many carry the most common
+    /// soft-delete column (which one), for `conventions:`.
+    pub soft_delete: Option<(usize, Option<(usize, &'static str)>)>,
 }
 
 const SKIP: [&str; 5] = [".git", "node_modules", "vendor", "target", ".direnv"];
@@ -99,6 +102,13 @@ pub fn detect(root: &Path) -> Result<Layout> {
             );
         }
     }
+    let migrations = layout
+        .migrations_dir
+        .clone()
+        .or_else(|| layout.atlas_hcl.as_ref().and_then(|a| a.dir.clone()));
+    if let Some(dir) = migrations {
+        layout.soft_delete = soft_delete_of(root, &dir, layout.format.as_deref());
+    }
     layout.ent_schema = dirs
         .iter()
         .find(|d| d.as_str() == "ent/schema" || d.ends_with("/ent/schema"))
@@ -124,6 +134,47 @@ pub fn detect(root: &Path) -> Result<Layout> {
         })
         .find(|p| root.join(p).is_file());
     Ok(layout)
+}
+
+/// The tables the migrations of `dir` build, and their most common
+/// soft-delete column; `None` when the folder cannot be read.
+fn soft_delete_of(
+    root: &Path,
+    dir: &str,
+    format: Option<&str>,
+) -> Option<(usize, Option<(usize, &'static str)>)> {
+    let path = root.join(dir);
+    let disk = crate::migrations::DiskDir::open(&path, root, false).ok()?;
+    let format = format
+        .and_then(crate::migrations::DirFormat::parse)
+        .unwrap_or_else(|| {
+            crate::config::detect_format_from(disk.names.iter().map(String::as_str), |n| {
+                disk.read(n).ok()
+            })
+        });
+    let listing = crate::migrations::Listing::new(format, disk.names.iter().map(String::as_str));
+    let parsed: Vec<(String, crate::sql::ParsedFile)> = listing
+        .migrations
+        .iter()
+        .filter_map(|m| {
+            let bytes = disk.read(&m.up).ok()?;
+            Some((
+                m.up.clone(),
+                crate::sql::ParsedFile::parse(format.up_part(&bytes)),
+            ))
+        })
+        .collect();
+    let replay = crate::sql::Replay::run(parsed.iter().map(|(p, f)| (p.as_str(), f)));
+    let tables: Vec<&crate::sql::schema::Table> = replay
+        .schema
+        .tables
+        .values()
+        .filter(|t| !t.is_join_table())
+        .collect();
+    Some((
+        tables.len(),
+        crate::sql::schema::most_common_soft_delete(tables.iter().copied()),
+    ))
 }
 
 fn quoted(items: &[String]) -> String {
@@ -204,7 +255,19 @@ pub fn render(layout: &Layout) -> String {
         )),
         None => y.push_str("# ent:\n#   schema: ent/schema\n#   mixin_packages: []\n\n"),
     }
-    y.push_str("conventions:\n  soft_delete_column: deleted_at\n");
+    y.push_str("conventions:\n");
+    match layout.soft_delete {
+        Some((total, Some((n, col)))) if n * 2 > total => y.push_str(&format!(
+            "  # Detected: {n} of {total} tables carry {col}.\n  soft_delete: true\n  soft_delete_column: {col}\n"
+        )),
+        Some((total, found)) if total > 0 => y.push_str(&format!(
+            "  # Detected: {} of {total} tables carry a soft-delete column: not the team's convention.\n  soft_delete: false\n  # soft_delete_column: deleted_at\n",
+            found.map_or(0, |(n, _)| n)
+        )),
+        _ => y.push_str(
+            "  # No tables yet: without these lines the convention is detected on each run.\n  # soft_delete: true\n  # soft_delete_column: deleted_at\n",
+        ),
+    }
     match layout.atlas_hcl.as_ref().map(AtlasHcl::excluded_tables) {
         Some(tables) if !tables.is_empty() => {
             y.push_str(&format!(

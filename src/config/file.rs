@@ -71,8 +71,14 @@ pub struct EntConfig {
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConventionsConfig {
+    /// `true`/`false` turns the soft-delete convention on or off; unset, it
+    /// is on when `soft_delete_column` is set, else detected.
+    pub soft_delete: Option<bool>,
     pub soft_delete_column: Option<String>,
     pub exempt_tables: Option<Vec<String>>,
+    /// Many-to-many join tables (two foreign keys forming the primary key)
+    /// are exempt from the soft-delete rules (default true).
+    pub exempt_join_tables: Option<bool>,
 }
 
 /// `migrations:` as one mapping (`dir`, `format`) or a list of them.

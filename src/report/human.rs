@@ -226,6 +226,14 @@ fn summary(report: &Report) -> String {
             d.path, d.format, d.format_from
         ));
     }
+    let by_rule = report.by_rule();
+    if by_rule.len() > 1 || (report.mode == super::Mode::All && !by_rule.is_empty()) {
+        let parts: Vec<String> = by_rule.iter().map(|(r, n)| format!("{r} {n}")).collect();
+        out.push_str(&format!(
+            "migguard: findings by rule: {}\n",
+            parts.join(", ")
+        ));
+    }
     for note in &report.notes {
         out.push_str(&format!("migguard: note: {note}\n"));
     }

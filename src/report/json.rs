@@ -34,6 +34,7 @@ struct Summary<'a> {
     statements: usize,
     unparsed_statements: usize,
     directories: &'a [super::DirSummary],
+    by_rule: std::collections::BTreeMap<&'static str, usize>,
     notes: &'a [String],
 }
 
@@ -63,6 +64,7 @@ pub fn render(report: &Report) -> String {
             statements: report.statements,
             unparsed_statements: report.unparsed,
             directories: &report.dirs,
+            by_rule: report.by_rule(),
             notes: &report.notes,
         },
     };

@@ -100,6 +100,15 @@ impl Report {
         }
     }
 
+    /// Findings per rule, in rule-name order (an audit's summary).
+    pub fn by_rule(&self) -> std::collections::BTreeMap<&'static str, usize> {
+        let mut out = std::collections::BTreeMap::new();
+        for f in &self.findings {
+            *out.entry(f.rule).or_insert(0) += 1;
+        }
+        out
+    }
+
     pub fn count(&self, severity: Severity) -> usize {
         self.findings
             .iter()

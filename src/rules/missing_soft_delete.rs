@@ -46,9 +46,25 @@ is either deleted for real (losing history) or cannot follow the conventions.
 CREATE TABLE "invoices" ("id" character(26) NOT NULL, "namespace" character varying NOT NULL, PRIMARY KEY ("id"));
 ```
 
+## When it runs
+Only where the team has the convention: when `conventions.soft_delete: true`
+or `conventions.soft_delete_column` is set, or, with neither, when most tables
+that exist before the change carry one soft-delete column (`deleted_at`,
+`deletedAt`, `deleted_on`, ...; with no table yet, most ent schemas). The
+summary says which and why (`soft-delete convention: on, 212 of 240 tables
+have deleted_at (detected)`); `conventions.soft_delete: false` turns it off.
+Column names compare as PostgreSQL compares identifiers: an unquoted
+`deletedAt` is stored as `deletedat`, a quoted `"deletedAt"` keeps its case.
+Temporary tables (`CREATE TEMP TABLE`) are never tables of the schema, and
+many-to-many join tables (exactly two columns, each a foreign key, together
+the primary key: what ent generates for an edge without a schema of its own)
+are exempt unless `conventions.exempt_join_tables: false`.
+
 ## How to fix
-Add the soft-delete mixin to the ent schema (`entutils.TimeMixin{}` provides
-`created_at`, `updated_at` and `deleted_at`) and regenerate the migration. If
+Add the soft-delete mixin to the ent schema (the help line names this
+repository's own mixin that provides the column, when there is one; in
+OpenMeter, `entutils.TimeMixin{}` provides `created_at`, `updated_at` and
+`deleted_at`) and regenerate the migration. If
 the table must not have it (a lock table, a backup), add it to
 `conventions.exempt_tables` or suppress with
 `-- migguard:ignore missing-soft-delete <reason>` above the statement.
@@ -67,9 +83,15 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
     if new.is_empty() {
         return Ok(());
     }
+    let convention = ctx.soft_delete()?;
+    if !convention.on {
+        return Ok(());
+    }
     let replay = ctx.replay()?;
     let exempt = exempt_set(ctx)?;
-    let column = ctx.soft_delete_column();
+    let join_exempt = exempt_join_tables(ctx);
+    let column = convention.column.as_str();
+    let mut remedy: Option<String> = None;
     for event in &replay.events {
         let Event::TableCreated { table, origin } = event else {
             continue;
@@ -80,9 +102,15 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
         let Some(final_table) = replay.schema.tables.get(table) else {
             continue;
         };
-        if final_table.columns.iter().any(|c| c == column) {
+        if final_table.columns.iter().any(|c| c == column)
+            || (join_exempt && final_table.is_join_table())
+        {
             continue;
         }
+        if remedy.is_none() {
+            remedy = Some(sql_remedy(ctx, column)?);
+        }
+        let remedy = remedy.as_deref().unwrap_or_default();
         out.push(
             Finding::new(
                 RULE.name,
@@ -93,10 +121,36 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
             .at(origin.line, origin.span.clone())
             .label(format!("no \"{column}\""))
             .subject(table.clone())
-            .help(format!("add the soft-delete mixin (entutils.TimeMixin{{}}) to the ent schema and regenerate, or list \"{table}\" in conventions.exempt_tables")),
+            .help(format!("{remedy}, or list \"{table}\" in conventions.exempt_tables")),
         );
     }
     Ok(())
+}
+
+/// Whether many-to-many join tables are exempt (`conventions.exempt_join_tables`,
+/// default true).
+pub fn exempt_join_tables(ctx: &CheckContext) -> bool {
+    ctx.settings
+        .config
+        .conventions
+        .exempt_join_tables
+        .unwrap_or(true)
+}
+
+/// How this repository adds the column: the in-repo ent mixin that provides
+/// it when there is one, else the column itself.
+fn sql_remedy(ctx: &CheckContext, column: &str) -> Result<String> {
+    if let Some(world) = ctx.ent_world(Side::New)? {
+        if let Some(mixin) = world.mixins_providing(column).first() {
+            return Ok(format!(
+                "add {mixin} to the ent schema's Mixin() and regenerate"
+            ));
+        }
+        return Ok(format!(
+            "add a \"{column}\" field to the ent schema (or a mixin that provides it) and regenerate"
+        ));
+    }
+    Ok(format!("add the \"{column}\" column"))
 }
 
 /// The ent side: a schema type added by the change (absent on the base)
@@ -112,8 +166,12 @@ fn check_ent(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> 
         (Mode::All, _) | (_, None) => HashSet::new(),
         (_, Some(base)) => base.schema_names().into_iter().collect(),
     };
+    let convention = ctx.soft_delete()?;
+    if !convention.on {
+        return Ok(());
+    }
     let exempt = exempt_set(ctx)?;
-    let column = ctx.soft_delete_column();
+    let column = convention.column.as_str();
     let providers = world.mixins_providing(column);
     // Only schema types the change adds are resolved (fields, mixins).
     for name in world.schema_names() {
@@ -132,7 +190,7 @@ fn check_ent(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> 
         let mixin = providers
             .first()
             .cloned()
-            .unwrap_or_else(|| "entutils.TimeMixin{}".to_string());
+            .unwrap_or_else(|| format!("a \"{column}\" field (or a mixin that provides it)"));
         let others = if providers.len() > 1 {
             format!(
                 " (or a composite that contains it: {})",

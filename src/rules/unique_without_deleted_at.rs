@@ -38,6 +38,9 @@ includes `id`. The finding points at the `index.Fields` call; when the SQL and
 the ent finding describe the same table and columns, only the ent one is
 reported.
 
+Runs only where the team has the soft-delete convention, configured or
+detected, with its column (see `migguard explain missing-soft-delete`).
+
 ## Why it matters
 A soft-deleted row still occupies its unique key: after deleting a customer with
 key `acme`, nobody can create a new `acme`. The application sees a unique
@@ -72,9 +75,13 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
     if new.is_empty() {
         return Ok(());
     }
+    let convention = ctx.soft_delete()?;
+    if !convention.on {
+        return Ok(());
+    }
     let replay = ctx.replay()?;
     let exempt = super::missing_soft_delete::exempt_set(ctx)?;
-    let column = ctx.soft_delete_column();
+    let column = convention.column.as_str();
     for event in &replay.events {
         let Event::UniqueAdded {
             table,
@@ -167,8 +174,12 @@ fn check_ent(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> 
         (Mode::All, _) | (_, None) => HashSet::new(),
         (_, Some(base)) => base.index_keys().iter().map(|(s, ix)| key(s, ix)).collect(),
     };
+    let convention = ctx.soft_delete()?;
+    if !convention.on {
+        return Ok(());
+    }
     let exempt = super::missing_soft_delete::exempt_set(ctx)?;
-    let column = ctx.soft_delete_column();
+    let column = convention.column.as_str();
     // Only schemas with a unique index the base does not have are resolved.
     let candidates: BTreeSet<String> = world
         .index_keys()

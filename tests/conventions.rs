@@ -1,0 +1,277 @@
+//! Soft-delete conventions that fit each team: on where the team has them
+//! (configured or detected), with its own column, join and scratch tables
+//! exempt, help lines that name this repository's remedy, and `--all` as an
+//! audit.
+
+mod common;
+
+use common::{GitRepo, DIR};
+
+const GM: &str = "migrations:\n  dir: tools/migrate/migrations\n  format: golang-migrate\n";
+
+fn run(g: &GitRepo, args: &[&str]) -> (i32, serde_json::Value) {
+    g.stage_all();
+    let out = g
+        .migguard()
+        .args(["check", "--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap(), doc)
+}
+
+/// (rule, message, help) of each finding.
+fn found(doc: &serde_json::Value) -> Vec<(String, String, String)> {
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["message"].as_str().unwrap().to_string(),
+                f["help"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn notes(doc: &serde_json::Value) -> String {
+    doc["summary"]["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// main with `config` and the given base tables, committed.
+fn repo(config: &str, base: &str) -> GitRepo {
+    let g = GitRepo::new();
+    g.write(".migguard.yaml", config);
+    g.add_migration("20240101000000_init", base);
+    g.commit_all("main");
+    g
+}
+
+#[test]
+fn no_convention_no_findings_and_the_summary_says_why() {
+    let g = repo(
+        GM,
+        "CREATE TABLE a (id int PRIMARY KEY);\nCREATE TABLE b (id int PRIMARY KEY);\nCREATE TABLE c (id int, deleted_at timestamptz);\n",
+    );
+    g.add_migration(
+        "20240201000000_d",
+        "CREATE TABLE d (id int PRIMARY KEY);\nCREATE UNIQUE INDEX d_id ON d (id);\n",
+    );
+    let (code, doc) = run(&g, &[]);
+    assert_eq!((code, found(&doc).len()), (0, 0), "{doc}");
+    assert!(
+        notes(&doc).contains(&format!(
+            "soft-delete convention in {DIR}: off, only 1 of 3 tables before this change have deleted_at"
+        )),
+        "{doc}"
+    );
+    // Configured on, the same change is reported.
+    g.write(
+        ".migguard.yaml",
+        format!("{GM}conventions:\n  soft_delete: true\n"),
+    );
+    let (code, doc) = run(&g, &[]);
+    assert_eq!(code, 1, "{doc}");
+    assert!(
+        notes(&doc).contains("on, column deleted_at (configured)"),
+        "{doc}"
+    );
+    assert_eq!(found(&doc)[0].0, "missing-soft-delete");
+}
+
+#[test]
+fn a_detected_convention_is_on_and_can_be_turned_off() {
+    let g = repo(
+        GM,
+        "CREATE TABLE a (id int, deleted_at timestamptz);\nCREATE TABLE b (id int, deleted_at timestamptz);\nCREATE TABLE c (id int);\n",
+    );
+    g.add_migration("20240201000000_d", "CREATE TABLE d (id int);\n");
+    let (code, doc) = run(&g, &[]);
+    assert_eq!(code, 1, "{doc}");
+    assert!(
+        notes(&doc).contains("on, 2 of 3 tables before this change have deleted_at (detected)"),
+        "{doc}"
+    );
+    let f = found(&doc);
+    assert_eq!(f.len(), 1, "{doc}");
+    // No ent here: the help names the column, never another project's mixin.
+    assert_eq!(
+        f[0].2,
+        "add the \"deleted_at\" column, or list \"d\" in conventions.exempt_tables"
+    );
+    g.write(
+        ".migguard.yaml",
+        format!("{GM}conventions:\n  soft_delete: false\n"),
+    );
+    let (code, doc) = run(&g, &[]);
+    assert_eq!((code, found(&doc).len()), (0, 0), "{doc}");
+}
+
+#[test]
+fn the_column_is_detected_and_compared_as_postgresql_does() {
+    let g = repo(
+        GM,
+        "CREATE TABLE \"a\" (\"id\" int, \"deletedAt\" timestamptz);\nCREATE TABLE \"b\" (\"id\" int, \"deletedAt\" timestamptz);\n",
+    );
+    // Quoted: the same column. Unquoted deletedAt is stored as deletedat.
+    g.add_migration(
+        "20240201000000_c",
+        "CREATE TABLE \"c\" (\"id\" int, \"deletedAt\" timestamptz);\nCREATE TABLE d (id int, deletedAt timestamptz);\n",
+    );
+    let (code, doc) = run(&g, &[]);
+    assert_eq!(code, 1, "{doc}");
+    assert!(
+        notes(&doc).contains("2 of 2 tables before this change have deletedAt"),
+        "{doc}"
+    );
+    let f = found(&doc);
+    assert_eq!(f.len(), 1, "{doc}");
+    assert_eq!(
+        f[0].1,
+        "table \"d\" is created without the soft-delete column \"deletedAt\": rows can only be deleted for real"
+    );
+}
+
+const M2M: &str = "CREATE TABLE \"group_users\" (\"group_id\" bigint NOT NULL, \"user_id\" bigint NOT NULL, PRIMARY KEY (\"group_id\", \"user_id\"), CONSTRAINT \"group_users_group_id\" FOREIGN KEY (\"group_id\") REFERENCES \"groups\" (\"id\") ON DELETE CASCADE, CONSTRAINT \"group_users_user_id\" FOREIGN KEY (\"user_id\") REFERENCES \"users\" (\"id\") ON DELETE CASCADE);\n";
+
+const BASE: &str = "CREATE TABLE \"groups\" (\"id\" bigint PRIMARY KEY, \"deleted_at\" timestamptz);\nCREATE TABLE \"users\" (\"id\" bigint PRIMARY KEY, \"deleted_at\" timestamptz);\n";
+
+#[test]
+fn join_tables_and_temporary_tables_are_exempt() {
+    let g = repo(GM, BASE);
+    g.add_migration(
+        "20240201000000_edges",
+        &format!("{M2M}CREATE TEMP TABLE scratch (id bigint) ON COMMIT DROP;\nINSERT INTO scratch SELECT id FROM users;\nCREATE TEMPORARY TABLE scratch2 (id bigint);\n"),
+    );
+    let (code, doc) = run(&g, &[]);
+    assert_eq!((code, found(&doc).len()), (0, 0), "{doc}");
+    // A join table with a third column is an entity of its own.
+    g.add_migration(
+        "20240201000000_edges",
+        &M2M.replace(
+            "\"user_id\" bigint NOT NULL,",
+            "\"user_id\" bigint NOT NULL, \"role\" text,",
+        ),
+    );
+    let (code, doc) = run(&g, &[]);
+    assert_eq!(code, 1, "{doc}");
+    // The exemption can be turned off.
+    g.add_migration("20240201000000_edges", M2M);
+    g.write(
+        ".migguard.yaml",
+        format!("{GM}conventions:\n  exempt_join_tables: false\n"),
+    );
+    let (code, doc) = run(&g, &[]);
+    assert_eq!(code, 1, "{doc}");
+    assert!(found(&doc)[0].1.contains("\"group_users\""), "{doc}");
+}
+
+/// The help line names the repository's own mixin that provides the column.
+#[test]
+fn help_names_this_repositorys_mixin() {
+    let g = GitRepo::new();
+    g.write(
+        ".migguard.yaml",
+        format!("{GM}ent:\n  schema: ent/schema\n  mixin_packages: [\"internal/base\"]\n"),
+    );
+    g.write(
+        "internal/base/mixins.go",
+        "package base\n\nimport (\n\t\"entgo.io/ent\"\n\t\"entgo.io/ent/schema/field\"\n\t\"entgo.io/ent/schema/mixin\"\n)\n\ntype SoftDeleteMixin struct{ mixin.Schema }\n\nfunc (SoftDeleteMixin) Fields() []ent.Field {\n\treturn []ent.Field{field.Time(\"deleted_at\").Optional().Nillable()}\n}\n",
+    );
+    g.write(
+        "ent/schema/user.go",
+        "package schema\n\nimport (\n\t\"entgo.io/ent\"\n\n\t\"example.com/app/internal/base\"\n)\n\ntype User struct{ ent.Schema }\n\nfunc (User) Mixin() []ent.Mixin { return []ent.Mixin{base.SoftDeleteMixin{}} }\n",
+    );
+    g.add_migration("20240101000000_init", BASE);
+    g.commit_all("main");
+    g.add_migration("20240201000000_t", "CREATE TABLE t (id int);\n");
+    let (code, doc) = run(&g, &[]);
+    assert_eq!(code, 1, "{doc}");
+    let f = found(&doc);
+    assert_eq!(
+        f[0].2,
+        "add base.SoftDeleteMixin{} to the ent schema's Mixin() and regenerate, or list \"t\" in conventions.exempt_tables"
+    );
+    assert!(!doc.to_string().contains("entutils"), "{doc}");
+}
+
+/// `check --all` runs the convention rules on every table and counts the
+/// findings per rule.
+#[test]
+fn check_all_is_an_audit_with_counts_per_rule() {
+    let g = repo(
+        GM,
+        "CREATE TABLE a (id int, deleted_at timestamptz);\nCREATE TABLE b (id int, deleted_at timestamptz);\nCREATE TABLE c (id int, code text, deleted_at timestamptz);\nCREATE UNIQUE INDEX c_code ON c (code);\nCREATE TABLE d (id int);\n",
+    );
+    let (code, doc) = run(&g, &["--all"]);
+    assert_eq!(code, 1, "{doc}");
+    assert_eq!(doc["summary"]["by_rule"]["missing-soft-delete"], 1, "{doc}");
+    assert_eq!(
+        doc["summary"]["by_rule"]["unique-without-deleted-at"], 1,
+        "{doc}"
+    );
+    assert!(
+        notes(&doc).contains("on, 3 of 4 tables have deleted_at (detected)"),
+        "{doc}"
+    );
+    let out = g.migguard().args(["check", "--all"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("findings by rule: missing-soft-delete 1, unique-without-deleted-at 1"),
+        "{text}"
+    );
+}
+
+/// `init` writes the convention it detected, explicitly.
+#[test]
+fn init_writes_the_detected_convention() {
+    let on = GitRepo::new();
+    on.add_migration(
+        "20240101000000_init",
+        "CREATE TABLE \"a\" (\"id\" int, \"deletedAt\" timestamptz);\nCREATE TABLE \"b\" (\"id\" int, \"deletedAt\" timestamptz);\nCREATE TABLE \"c\" (\"id\" int);\n",
+    );
+    on.commit_all("main");
+    on.migguard().arg("init").assert().code(0);
+    let text = String::from_utf8(on.repo.read(".migguard.yaml")).unwrap();
+    assert!(
+        text.contains("  # Detected: 2 of 3 tables carry deletedAt.\n  soft_delete: true\n  soft_delete_column: deletedAt\n"),
+        "{text}"
+    );
+    // The written config enforces it.
+    on.add_migration("20240201000000_d", "CREATE TABLE \"d\" (\"id\" int);\n");
+    let (code, doc) = run(&on, &[]);
+    assert_eq!(code, 1, "{doc}");
+    assert!(
+        notes(&doc).contains("on, column deletedAt (configured)"),
+        "{doc}"
+    );
+
+    let off = GitRepo::new();
+    off.add_migration(
+        "20240101000000_init",
+        "CREATE TABLE a (id int);\nCREATE TABLE b (id int, deleted_at timestamptz);\nCREATE TABLE c (id int);\n",
+    );
+    off.commit_all("main");
+    off.migguard().arg("init").assert().code(0);
+    let text = String::from_utf8(off.repo.read(".migguard.yaml")).unwrap();
+    assert!(text.contains("  soft_delete: false\n"), "{text}");
+    assert!(
+        text.contains("1 of 3 tables carry a soft-delete column"),
+        "{text}"
+    );
+}
