@@ -446,6 +446,7 @@ fn signal(pid: u32, sig: rustix::process::Signal) {
 
 impl Drop for Cluster {
     fn drop(&mut self) {
+        let _undoing = super::Undoing::start();
         trace("stop the cluster");
         self.stop(false);
         let _ = std::fs::remove_dir_all(&self.dir);

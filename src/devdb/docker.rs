@@ -146,6 +146,7 @@ impl Docker {
 
 impl Drop for Docker {
     fn drop(&mut self) {
+        let _undoing = super::Undoing::start();
         trace("remove the container");
         let taken = self
             .container

@@ -29,6 +29,14 @@ fn cleanups() -> &'static Mutex<Vec<(u64, Cleanup)>> {
             for (_, undo) in pending.into_iter().rev() {
                 undo();
             }
+            // A removal the main thread started before the interrupt (its
+            // entry already taken) must finish before the process ends.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+            while UNDOING.load(std::sync::atomic::Ordering::SeqCst) > 0
+                && std::time::Instant::now() < deadline
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
             eprintln!("migguard: interrupted; scratch databases and clusters removed");
             std::process::exit(130);
         });
@@ -37,6 +45,27 @@ fn cleanups() -> &'static Mutex<Vec<(u64, Cleanup)>> {
 }
 
 static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Removals under way outside the interrupt handler.
+static UNDOING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Held while a scratch database, cluster or container is being removed in
+/// the normal course (a drop): the interrupt handler waits for it before it
+/// ends the process, so an interrupt never cuts a removal short.
+pub(crate) struct Undoing;
+
+impl Undoing {
+    pub(crate) fn start() -> Undoing {
+        UNDOING.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Undoing
+    }
+}
+
+impl Drop for Undoing {
+    fn drop(&mut self) {
+        UNDOING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
 
 /// Whether an interrupt arrived: the handler is cleaning up and will exit the
 /// process with 130; whatever the main thread saw meanwhile (a dropped
@@ -240,6 +269,7 @@ impl Scratch {
 impl Drop for Scratch {
     fn drop(&mut self) {
         if let Some(ticket) = self.ticket {
+            let _undoing = Undoing::start();
             trace(&format!("drop {}", self.name));
             drop_database(&self.server, &self.name);
             forget(ticket);
