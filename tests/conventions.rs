@@ -275,3 +275,142 @@ fn init_writes_the_detected_convention() {
         "{text}"
     );
 }
+
+// --- ent schemas resolved as Go resolves them -------------------------------
+
+const MIXINS: &str = r#"package base
+
+import (
+	"entgo.io/ent"
+	"entgo.io/ent/schema/field"
+	"entgo.io/ent/schema/mixin"
+)
+
+type TimeMixin struct{ mixin.Schema }
+
+func (TimeMixin) Fields() []ent.Field {
+	return []ent.Field{
+		field.Time("created_at"),
+		field.Time("deleted_at").Optional().Nillable(),
+	}
+}
+
+// Embeds TimeMixin: its Fields() is promoted.
+type Audited struct{ TimeMixin }
+
+type RecursiveMixin[T any] struct{ mixin.Schema }
+
+func (RecursiveMixin[T]) Fields() []ent.Field { return nil }
+
+func Standard() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }
+"#;
+
+fn ent_schema(body: &str) -> String {
+    format!(
+        "package schema\n\nimport (\n\t\"entgo.io/ent\"\n\t\"entgo.io/ent/schema/field\"\n\n\t\"example.com/app/internal/base\"\n\t\"github.com/elsewhere/mixins\"\n)\n\nvar _ = field.String\nvar _ = base.TimeMixin{{}}\nvar _ = mixins.X{{}}\n\n{body}\n"
+    )
+}
+
+/// An ent repository with no `mixin_packages`: mixins are found through
+/// `go.mod`. `schemas` are (file, body) of the schema package; the change adds
+/// `new_schema` and its table `new_sql`.
+fn ent_repo(new_schema: &str, new_sql: &str) -> (i32, serde_json::Value) {
+    let g = GitRepo::new();
+    g.write(
+        ".migguard.yaml",
+        format!("{GM}ent:\n  schema: ent/schema\nconventions:\n  soft_delete: true\n"),
+    );
+    g.write("go.mod", "module example.com/app\n\ngo 1.22\n");
+    g.write("internal/base/mixins.go", MIXINS);
+    g.write(
+        "ent/schema/user.go",
+        ent_schema("type User struct{ ent.Schema }\n\nfunc (User) Mixin() []ent.Mixin { return []ent.Mixin{base.TimeMixin{}} }\n"),
+    );
+    g.add_migration(
+        "20240101000000_init",
+        "CREATE TABLE users (id bigint PRIMARY KEY, created_at timestamptz, deleted_at timestamptz);\n",
+    );
+    g.commit_all("main");
+    g.write("ent/schema/new.go", ent_schema(new_schema));
+    g.add_migration("20240201000000_new", new_sql);
+    run(&g, &[])
+}
+
+#[test]
+fn mixins_are_found_through_go_mod_methods_helpers_aliases_and_embedding() {
+    for (what, schema) in [
+        (
+            "imported by module path",
+            "type Box struct{ ent.Schema }\n\nfunc (Box) Mixin() []ent.Mixin { return []ent.Mixin{base.TimeMixin{}} }\n",
+        ),
+        (
+            "a method on a config struct",
+            "type cfg struct{ soft bool }\n\nfunc (c cfg) mixins() []ent.Mixin { return []ent.Mixin{base.TimeMixin{}} }\n\ntype Box struct{ ent.Schema }\n\nfunc (Box) Mixin() []ent.Mixin { return cfg{soft: true}.mixins() }\n",
+        ),
+        (
+            "a helper of another package",
+            "type Box struct{ ent.Schema }\n\nfunc (Box) Mixin() []ent.Mixin { return base.Standard() }\n",
+        ),
+        (
+            "an embedding mixin",
+            "type Box struct{ ent.Schema }\n\nfunc (Box) Mixin() []ent.Mixin { return []ent.Mixin{base.Audited{}} }\n",
+        ),
+        (
+            "an alias of a generic mixin",
+            "type boxMixin struct{}\n\nfunc (boxMixin) Mixin() []ent.Mixin { return []ent.Mixin{base.TimeMixin{}} }\n\ntype BoxMixin = base.RecursiveMixin[boxMixin]\n\ntype Box struct{ ent.Schema }\n\nfunc (Box) Mixin() []ent.Mixin { return []ent.Mixin{BoxMixin{}} }\n",
+        ),
+    ] {
+        let (code, doc) = ent_repo(
+            schema,
+            "CREATE TABLE boxes (id bigint PRIMARY KEY, created_at timestamptz, deleted_at timestamptz);\n",
+        );
+        assert_eq!((code, found(&doc).len()), (0, 0), "{what}: {doc}");
+        // Resolved, not merely unknown.
+        assert!(!notes(&doc).contains("not judged"), "{what}: {doc}");
+    }
+    // Without the mixin, the schema and its table are one finding, at the
+    // schema (the SQL table name pairs with ent's).
+    let (code, doc) = ent_repo(
+        "type Box struct{ ent.Schema }\n",
+        "CREATE TABLE boxes (id bigint PRIMARY KEY);\n",
+    );
+    assert_eq!(code, 1, "{doc}");
+    let f = found(&doc);
+    assert_eq!(f.len(), 1, "{doc}");
+    assert!(
+        f[0].1.starts_with("ent schema Box (table \"boxes\")"),
+        "{doc}"
+    );
+    assert!(f[0].2.contains("base.TimeMixin{}"), "{doc}");
+}
+
+#[test]
+fn a_mixin_from_outside_the_repository_is_unknown_not_a_finding() {
+    let (code, doc) = ent_repo(
+        "type Box struct{ ent.Schema }\n\nfunc (Box) Mixin() []ent.Mixin { return []ent.Mixin{mixins.SoftDelete{}} }\n",
+        "CREATE TABLE boxes (id bigint PRIMARY KEY, deleted_at timestamptz);\n",
+    );
+    assert_eq!((code, found(&doc).len()), (0, 0), "{doc}");
+    assert!(
+        notes(&doc).contains("1 ent schema(s) not judged for \"deleted_at\"")
+            && notes(&doc).contains("Box (mixins.SoftDelete{})"),
+        "{doc}"
+    );
+}
+
+#[test]
+fn irregular_plurals_pair_sql_and_ent_findings() {
+    // ent names DeliveryStatus's table "delivery_status": one finding.
+    let (code, doc) = ent_repo(
+        "type DeliveryStatus struct{ ent.Schema }\n",
+        "CREATE TABLE delivery_status (id bigint PRIMARY KEY);\n",
+    );
+    assert_eq!(code, 1, "{doc}");
+    let f = found(&doc);
+    assert_eq!(f.len(), 1, "{doc}");
+    assert!(
+        f[0].1
+            .starts_with("ent schema DeliveryStatus (table \"delivery_status\")"),
+        "{doc}"
+    );
+}

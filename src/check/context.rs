@@ -518,11 +518,95 @@ impl<'a> CheckContext<'a> {
                     }
                     packages.push(Package::from_files(&dir, self.go_files(side, &paths)?));
                 }
+                if !packages.is_empty() {
+                    self.load_imported_packages(side, schema, &mut packages)?;
+                }
                 (!packages.is_empty()).then(|| Arc::new(World::new(packages)))
             }
         };
         self.ent.borrow_mut().insert(side, world.clone());
         Ok(world)
+    }
+
+    /// Adds the in-repo packages the loaded ones build mixins from, found as
+    /// Go finds them: an import path under the module of the nearest
+    /// `go.mod` is the folder below it. Followed from each loaded package
+    /// (mixins of mixins), at most 32 packages of at most 200 files.
+    fn load_imported_packages(
+        &self,
+        side: Side,
+        schema: &str,
+        packages: &mut Vec<Package>,
+    ) -> Result<()> {
+        let Some((mod_dir, module)) = self.go_module(side, schema)? else {
+            return Ok(());
+        };
+        let mut loaded: HashSet<String> = packages.iter().map(|p| p.dir.clone()).collect();
+        let mut next = 0;
+        while next < packages.len() && packages.len() < 32 {
+            let imports = packages[next].mixin_imports();
+            next += 1;
+            for import in imports {
+                let rest = if import == module {
+                    Some("")
+                } else {
+                    import
+                        .strip_prefix(module.as_str())
+                        .and_then(|r| r.strip_prefix('/'))
+                };
+                let Some(rest) = rest else { continue };
+                let dir = [mod_dir.as_str(), rest]
+                    .iter()
+                    .filter(|p| !p.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join("/");
+                if !loaded.insert(dir.clone()) {
+                    continue;
+                }
+                let paths: Vec<String> = self
+                    .snapshot(side)
+                    .list_dir_anywhere(self.git, &dir)?
+                    .into_iter()
+                    .filter(|n| n.ends_with(".go") && !n.ends_with("_test.go"))
+                    .map(|n| format!("{dir}/{n}"))
+                    .collect();
+                if paths.is_empty() || paths.len() > 200 {
+                    continue;
+                }
+                packages.push(Package::from_files(&dir, self.go_files(side, &paths)?));
+            }
+        }
+        Ok(())
+    }
+
+    /// The nearest `go.mod` at or above `dir` on one side: its folder and
+    /// module path.
+    fn go_module(&self, side: Side, dir: &str) -> Result<Option<(String, String)>> {
+        let mut folder = dir.trim_end_matches('/').to_string();
+        loop {
+            let path = if folder.is_empty() {
+                "go.mod".to_string()
+            } else {
+                format!("{folder}/go.mod")
+            };
+            if let Some(bytes) = self.read(side, &path)? {
+                let text = String::from_utf8_lossy(&bytes);
+                let module = text.lines().find_map(|l| {
+                    let l = l.split("//").next().unwrap_or("").trim();
+                    l.strip_prefix("module")
+                        .filter(|r| r.starts_with([' ', '\t']))
+                        .map(|r| r.trim().trim_matches('"').to_string())
+                });
+                return Ok(module.filter(|m| !m.is_empty()).map(|m| (folder, m)));
+            }
+            if folder.is_empty() {
+                return Ok(None);
+            }
+            folder = folder
+                .rsplit_once('/')
+                .map_or(String::new(), |(p, _)| p.to_string());
+        }
     }
 
     /// The schema-package files the ent rules must read for this change, or

@@ -280,6 +280,9 @@ pub enum Kind {
 struct TypeDecl {
     kind: Kind,
     place: Place,
+    /// The file it is declared in, and the types it embeds as written.
+    file: usize,
+    embeds: Vec<String>,
 }
 
 /// One Go package: its files, types, methods, and package-level helpers.
@@ -292,6 +295,9 @@ pub struct Package {
     methods: HashMap<(String, String), (usize, Range<usize>)>,
     /// Package-level functions and variables: name to (file, byte range).
     helpers: HashMap<String, (usize, Range<usize>)>,
+    /// Type aliases (`type A = entutils.RecursiveMixin[a]`): name to
+    /// (file, the aliased type as written).
+    aliases: HashMap<String, (usize, String)>,
 }
 
 impl Package {
@@ -318,6 +324,7 @@ impl Package {
             types: BTreeMap::new(),
             methods: HashMap::new(),
             helpers: HashMap::new(),
+            aliases: HashMap::new(),
         };
         let mut embeds: HashMap<String, Vec<String>> = HashMap::new();
         for (i, f) in files.iter().enumerate() {
@@ -325,6 +332,17 @@ impl Package {
             for top in children(f.tree.root_node()) {
                 match top.kind() {
                     "type_declaration" => {
+                        for alias in children(top)
+                            .into_iter()
+                            .filter(|n| n.kind() == "type_alias")
+                        {
+                            if let (Some(name), Some(ty)) =
+                                (field(alias, "name"), field(alias, "type"))
+                            {
+                                pkg.aliases
+                                    .insert(f.text(name).to_string(), (i, f.text(ty).to_string()));
+                            }
+                        }
                         for spec in children(top)
                             .into_iter()
                             .filter(|n| n.kind() == "type_spec")
@@ -352,12 +370,14 @@ impl Package {
                                 } else {
                                     Kind::Mixin
                                 };
-                            embeds.insert(name.clone(), embedded);
+                            embeds.insert(name.clone(), embedded.clone());
                             pkg.types.insert(
                                 name,
                                 TypeDecl {
                                     kind,
                                     place: f.place(spec),
+                                    file: i,
+                                    embeds: embedded,
                                 },
                             );
                         }
@@ -404,9 +424,13 @@ impl Package {
             }
         }
         // A type with neither Fields() nor Indexes() nor Mixin() is not a mixin.
+        // A type embedding a mixin is a mixin too (its methods are promoted).
         let has_methods: HashSet<&String> = pkg.methods.keys().map(|(t, _)| t).collect();
-        pkg.types
-            .retain(|name, t| t.kind != Kind::Mixin || has_methods.contains(name));
+        pkg.types.retain(|name, t| {
+            t.kind != Kind::Mixin
+                || has_methods.contains(name)
+                || t.embeds.iter().any(|e| !e.ends_with(".Schema"))
+        });
         pkg.files = files;
         pkg
     }
@@ -430,6 +454,44 @@ impl Package {
             sig.insert(format!("helper {name}"), text.to_string());
         }
         sig
+    }
+
+    /// The import paths this package uses where mixins and fields are built
+    /// (`alias.X{}` literals and `alias.F(...)` calls in `Mixin()`,
+    /// `Fields()`, `Indexes()` and package-level helpers): the packages to
+    /// load to resolve its mixins, and no others.
+    pub fn mixin_imports(&self) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let bodies = self
+            .methods
+            .iter()
+            .filter(|((_, m), _)| m == "Mixin" || m == "Fields" || m == "Indexes")
+            .map(|(_, v)| v)
+            .chain(self.helpers.values());
+        for (file, range) in bodies {
+            let Some(root) = self.node_at(*file, range) else {
+                continue;
+            };
+            let f = &self.files[*file];
+            walk(root, &mut |n| {
+                let qualified = match n.kind() {
+                    "composite_literal" => field(n, "type").map(|t| f.text(t)),
+                    "call_expression" => field(n, "function")
+                        .filter(|func| func.kind() == "selector_expression")
+                        .map(|func| f.text(func)),
+                    _ => None,
+                };
+                if let Some((alias, _)) = qualified
+                    .map(|q| q.trim_start_matches(['&', '*']))
+                    .and_then(|q| q.split_once('.'))
+                {
+                    if let Some(import) = f.imports.get(alias) {
+                        out.insert(import.clone());
+                    }
+                }
+            });
+        }
+        out
     }
 
     fn node_at(&self, file: usize, range: &Range<usize>) -> Option<Node<'_>> {
@@ -475,6 +537,22 @@ pub struct SchemaInfo {
     pub fields: BTreeSet<String>,
     pub mixins: Vec<MixinRef>,
     pub indexes: Vec<IndexInfo>,
+    /// Mixins its `Mixin()` uses that could not be read (defined outside the
+    /// repository, or built where migguard cannot follow): its fields are
+    /// then not fully known, and a missing field is not a finding.
+    pub unresolved: Vec<String>,
+}
+
+/// ent's own mixins (`entgo.io/ent/schema/mixin`) and the fields they add.
+const ENT_MIXIN: &str = "entgo.io/ent/schema/mixin";
+
+fn ent_mixin_fields(name: &str) -> &'static [&'static str] {
+    match name {
+        "Time" => &["create_time", "update_time"],
+        "CreateTime" => &["create_time"],
+        "UpdateTime" => &["update_time"],
+        _ => &[],
+    }
 }
 
 /// The schema package and the mixin packages.
@@ -528,6 +606,42 @@ impl World {
             name,
             written: format!("{written}{{}}"),
         })
+    }
+
+    /// The mixins a composite literal of type `written` brings: the mixin
+    /// itself, or for a type alias of a generic mixin instantiated with
+    /// mixins (`type M = entutils.RecursiveMixin[m]`), the generic and its
+    /// type arguments (a generic mixin is taken to bring its arguments'
+    /// fields: over, never under).
+    fn literal_mixins(&self, pkg: usize, file: usize, written: &str) -> Vec<MixinRef> {
+        if let Some(m) = self.mixin_literal(pkg, file, written) {
+            return vec![m];
+        }
+        let written = written.trim_start_matches(['&', '*']);
+        let (p, name) = match written.split_once('.') {
+            None => (pkg, written.to_string()),
+            Some((alias, name)) => {
+                let Some(p) = self.packages[pkg].files[file]
+                    .imports
+                    .get(alias)
+                    .and_then(|i| self.package_of(i))
+                else {
+                    return Vec::new();
+                };
+                (p, name.to_string())
+            }
+        };
+        let Some((afile, target)) = self.packages[p].aliases.get(&name).cloned() else {
+            return Vec::new();
+        };
+        let (base, args) = match target.split_once('[') {
+            Some((b, rest)) => (b.to_string(), rest.trim_end_matches(']').to_string()),
+            None => (target.clone(), String::new()),
+        };
+        std::iter::once(base.as_str())
+            .chain(args.split(',').map(str::trim).filter(|a| !a.is_empty()))
+            .filter_map(|t| self.mixin_literal(p, afile, t))
+            .collect()
     }
 
     /// Schema type names (no resolution needed).
@@ -593,14 +707,15 @@ impl World {
         };
         let f = &self.packages[pkg].files[file];
         let mut helper_refs = Vec::new();
+        let mut called = Vec::new();
         walk(root, &mut |n| match n.kind() {
             "composite_literal" => {
-                if let Some(m) = n
-                    .child_by_field_name("type")
-                    .and_then(|ty| self.mixin_literal(pkg, file, f.text(ty)))
-                {
-                    out.push(m);
+                if let Some(ty) = n.child_by_field_name("type") {
+                    out.extend(self.literal_mixins(pkg, file, f.text(ty)));
                 }
+            }
+            "call_expression" if self.call_target(pkg, file, n).is_some() => {
+                called.extend(self.call_target(pkg, file, n));
             }
             "identifier" | "call_expression" => {
                 let name = if n.kind() == "identifier" {
@@ -620,6 +735,156 @@ impl World {
                 out.extend(self.mixins_in(pkg, hf, &hr, seen));
             }
         }
+        for (p, key, hf, hr) in called {
+            if seen.insert((p, key)) {
+                out.extend(self.mixins_in(p, hf, &hr, seen));
+            }
+        }
+        out
+    }
+
+    /// What a call in package `pkg` runs, when migguard can follow it: a
+    /// method of a local type called on a literal (`cfg{...}.mixins(x)`), or
+    /// a function of another loaded package (`base.Mixins()`). Returns the
+    /// package, a key for cycle detection, and the body.
+    fn call_target(
+        &self,
+        pkg: usize,
+        file: usize,
+        call: Node,
+    ) -> Option<(usize, String, usize, Range<usize>)> {
+        let f = &self.packages[pkg].files[file];
+        let func = field(call, "function")?;
+        if func.kind() != "selector_expression" {
+            return None;
+        }
+        let operand = field(func, "operand")?;
+        let name = f.text(field(func, "field")?);
+        match operand.kind() {
+            "composite_literal" => {
+                let ty = f.text(field(operand, "type")?).trim_start_matches('&');
+                let (p, ty) = self.resolve(pkg, file, ty)?;
+                let (hf, hr) = self.packages[p]
+                    .methods
+                    .get(&(ty.clone(), name.to_string()))?
+                    .clone();
+                Some((p, format!("method:{ty}.{name}"), hf, hr))
+            }
+            "identifier" => {
+                let import = f.imports.get(f.text(operand))?;
+                let p = self.package_of(import)?;
+                let (hf, hr) = self.packages[p].helpers.get(name)?.clone();
+                Some((p, format!("helper:{name}"), hf, hr))
+            }
+            _ => None,
+        }
+    }
+
+    /// The loaded package an import path names.
+    fn package_of(&self, import: &str) -> Option<usize> {
+        self.packages.iter().position(|p| {
+            !p.dir.is_empty() && (import == p.dir || import.ends_with(&format!("/{}", p.dir)))
+        })
+    }
+
+    /// Mixins written in `Mixin()` (and what it calls) that cannot be read:
+    /// a literal or call of a package outside the repository (ent's own
+    /// mixins excepted), or a call migguard cannot follow.
+    fn unresolved_in(
+        &self,
+        pkg: usize,
+        file: usize,
+        range: &Range<usize>,
+        seen: &mut HashSet<(usize, String)>,
+    ) -> Vec<String> {
+        let mut out = Vec::new();
+        let Some(root) = self.packages[pkg].node_at(file, range) else {
+            return out;
+        };
+        let f = &self.packages[pkg].files[file];
+        let mut follow = Vec::new();
+        walk(root, &mut |n| match n.kind() {
+            "composite_literal" => {
+                let Some(ty) = field(n, "type").map(|t| f.text(t).trim_start_matches(['&', '*']))
+                else {
+                    return;
+                };
+                let Some((alias, _)) = ty.split_once('.') else {
+                    return;
+                };
+                if ty.starts_with('[') || ty.starts_with("map[") {
+                    return;
+                }
+                match f.imports.get(alias).map(String::as_str) {
+                    Some(ENT) | Some(ENT_MIXIN) => {}
+                    Some(_) if self.resolve(pkg, file, ty).is_some() => {}
+                    Some(_) => out.push(format!("{ty}{{}}")),
+                    None => {}
+                }
+            }
+            "call_expression" => {
+                let Some(func) = field(n, "function") else {
+                    return;
+                };
+                if func.kind() != "selector_expression" {
+                    return;
+                }
+                if let Some(target) = self.call_target(pkg, file, n) {
+                    follow.push(target);
+                    return;
+                }
+                let operand = field(func, "operand").map(|o| f.text(o)).unwrap_or("");
+                let method = field(func, "field").map(|o| f.text(o)).unwrap_or("");
+                // `m.Fields()...` on a mixin value reads its fields, which
+                // the literal already brings; other calls build mixins
+                // migguard cannot see.
+                let known = matches!(
+                    method,
+                    "Fields" | "Indexes" | "Edges" | "Hooks" | "Annotations"
+                ) || matches!(
+                    f.imports.get(operand).map(String::as_str),
+                    Some(ENT) | Some(ENT_MIXIN)
+                );
+                if !known {
+                    out.push(format!("{}(...)", f.text(func)));
+                }
+            }
+            _ => {}
+        });
+        for (p, key, hf, hr) in follow {
+            if seen.insert((p, key)) {
+                out.extend(self.unresolved_in(p, hf, &hr, seen));
+            }
+        }
+        out
+    }
+
+    /// Fields that ent's own mixins in a `Mixin()` body add.
+    fn ent_mixin_fields_in(
+        &self,
+        pkg: usize,
+        file: usize,
+        range: &Range<usize>,
+    ) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        let Some(root) = self.packages[pkg].node_at(file, range) else {
+            return out;
+        };
+        let f = &self.packages[pkg].files[file];
+        walk(root, &mut |n| {
+            if n.kind() != "composite_literal" {
+                return;
+            }
+            let Some(ty) = field(n, "type").map(|t| f.text(t).trim_start_matches(['&', '*']))
+            else {
+                return;
+            };
+            if let Some((alias, name)) = ty.split_once('.') {
+                if f.imports.get(alias).map(String::as_str) == Some(ENT_MIXIN) {
+                    out.extend(ent_mixin_fields(name).iter().map(|s| s.to_string()));
+                }
+            }
+        });
         out
     }
 
@@ -648,11 +913,8 @@ impl World {
                 }
             }
             "composite_literal" => {
-                if let Some(m) = n
-                    .child_by_field_name("type")
-                    .and_then(|ty| self.mixin_literal(pkg, file, f.text(ty)))
-                {
-                    mixins.push(m);
+                if let Some(ty) = n.child_by_field_name("type") {
+                    mixins.extend(self.literal_mixins(pkg, file, f.text(ty)));
                 }
             }
             "identifier" => {
@@ -686,6 +948,20 @@ impl World {
             .cloned()
         {
             out.extend(self.fields_in(m.package, file, &body, seen));
+        }
+        // A mixin that embeds another without a Fields() of its own gets the
+        // embedded one's (Go promotes the method).
+        if !self.packages[m.package]
+            .methods
+            .contains_key(&(m.name.clone(), "Fields".into()))
+        {
+            if let Some(decl) = self.packages[m.package].types.get(&m.name) {
+                for e in decl.embeds.clone() {
+                    if let Some(inner) = self.mixin_literal(m.package, decl.file, &e) {
+                        out.extend(self.mixin_fields(&inner, seen));
+                    }
+                }
+            }
         }
         // A mixin may embed other mixins through its own Mixin().
         if let Some((file, body)) = self.packages[m.package]
@@ -809,12 +1085,18 @@ impl World {
         let mixins = method("Mixin")
             .map(|(f, r)| self.mixins_in(pkg, f, &r, &mut HashSet::new()))
             .unwrap_or_default();
+        let unresolved = method("Mixin")
+            .map(|(f, r)| self.unresolved_in(pkg, f, &r, &mut HashSet::new()))
+            .unwrap_or_default();
         let mut fields = method("Fields")
             .map(|(f, r)| self.fields_in(pkg, f, &r, &mut HashSet::new()))
             .unwrap_or_default();
         let mut indexes = method("Indexes")
             .map(|(f, r)| self.indexes_in(pkg, f, &r, None))
             .unwrap_or_default();
+        if let Some((f, r)) = method("Mixin") {
+            fields.extend(self.ent_mixin_fields_in(pkg, f, &r));
+        }
         for m in &mixins {
             fields.extend(self.mixin_fields(m, &mut HashSet::new()));
             if let Some((f, r)) = self.packages[m.package]
@@ -832,6 +1114,7 @@ impl World {
             fields,
             mixins,
             indexes,
+            unresolved,
         })
     }
 
@@ -903,38 +1186,168 @@ fn first_string_arg(f: &GoFile, call: Node) -> Option<String> {
     .then(|| unquote(f.text(first)))
 }
 
-/// ent's default table name: the type name in snake case, pluralised.
+/// ent's default table name, exactly as `entc/gen` computes it
+/// (`Type.Table`): `snake(rules.Pluralize(name))`, with the default ruleset
+/// of `github.com/go-openapi/inflect` applied to the type name as written
+/// (its suffix rules are case-sensitive: `DeliveryStatus` stays singular,
+/// `SequenceNumbers` is already plural, `DocumentData` ends in `ta`).
 pub fn default_table_name(name: &str) -> String {
-    let mut snake = String::new();
-    let chars: Vec<char> = name.chars().collect();
-    for (i, c) in chars.iter().enumerate() {
-        if c.is_uppercase() {
-            let prev_lower =
-                i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
-            let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
-            if i > 0 && (prev_lower || (next_lower && chars[i - 1].is_uppercase())) {
-                snake.push('_');
-            }
-            snake.extend(c.to_lowercase());
-        } else {
-            snake.push(*c);
-        }
-    }
-    pluralize(&snake)
+    snake(&pluralize(name))
 }
 
-fn pluralize(word: &str) -> String {
-    let vowel = |c: char| "aeiou".contains(c);
-    if let Some(stem) = word.strip_suffix('y') {
-        if stem.chars().last().is_some_and(|c| !vowel(c)) {
-            return format!("{stem}ies");
+/// ent's `snake` (`entc/gen/func.go`).
+fn snake(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = String::new();
+    let mut j = 0usize;
+    for i in 0..b.len() {
+        let r = b[i] as char;
+        if i > 0 && i < b.len() - 1 && r.is_ascii_uppercase() {
+            let prev = b[i - 1] as char;
+            let next = b[i + 1] as char;
+            if prev.is_ascii_lowercase()
+                || (j != i - 1 && next.is_ascii_lowercase() && prev.is_ascii_alphabetic())
+            {
+                j = i;
+                out.push('_');
+            }
         }
+        out.push(r.to_ascii_lowercase());
     }
-    if ["s", "x", "z", "ch", "sh"]
-        .iter()
-        .any(|s| word.ends_with(s))
-    {
-        return format!("{word}es");
+    out
+}
+
+/// go-openapi/inflect's default plural rules, in the order
+/// `NewDefaultRuleset` adds them (a later rule wins): (suffix, replacement,
+/// exact). Irregulars add both of their plural rules.
+const PLURALS: &[(&str, &str, bool)] = &[
+    ("s", "s", false),
+    ("testis", "testes", false),
+    ("axis", "axes", false),
+    ("octopus", "octopi", false),
+    ("virus", "viri", false),
+    ("octopi", "octopi", false),
+    ("viri", "viri", false),
+    ("alias", "aliases", false),
+    ("status", "statuses", false),
+    ("bus", "buses", false),
+    ("buffalo", "buffaloes", false),
+    ("tomato", "tomatoes", false),
+    ("tum", "ta", false),
+    ("ium", "ia", false),
+    ("ta", "ta", false),
+    ("ia", "ia", false),
+    ("sis", "ses", false),
+    ("lf", "lves", false),
+    ("rf", "rves", false),
+    ("afe", "aves", false),
+    ("bfe", "bves", false),
+    ("cfe", "cves", false),
+    ("dfe", "dves", false),
+    ("efe", "eves", false),
+    ("gfe", "gves", false),
+    ("hfe", "hves", false),
+    ("ife", "ives", false),
+    ("jfe", "jves", false),
+    ("kfe", "kves", false),
+    ("lfe", "lves", false),
+    ("mfe", "mves", false),
+    ("nfe", "nves", false),
+    ("ofe", "oves", false),
+    ("pfe", "pves", false),
+    ("qfe", "qves", false),
+    ("rfe", "rves", false),
+    ("sfe", "sves", false),
+    ("tfe", "tves", false),
+    ("ufe", "uves", false),
+    ("vfe", "vves", false),
+    ("wfe", "wves", false),
+    ("xfe", "xves", false),
+    ("yfe", "yves", false),
+    ("zfe", "zves", false),
+    ("hive", "hives", false),
+    ("quy", "quies", false),
+    ("by", "bies", false),
+    ("cy", "cies", false),
+    ("dy", "dies", false),
+    ("fy", "fies", false),
+    ("gy", "gies", false),
+    ("hy", "hies", false),
+    ("jy", "jies", false),
+    ("ky", "kies", false),
+    ("ly", "lies", false),
+    ("my", "mies", false),
+    ("ny", "nies", false),
+    ("py", "pies", false),
+    ("qy", "qies", false),
+    ("ry", "ries", false),
+    ("sy", "sies", false),
+    ("ty", "ties", false),
+    ("vy", "vies", false),
+    ("wy", "wies", false),
+    ("xy", "xies", false),
+    ("zy", "zies", false),
+    ("x", "xes", false),
+    ("ch", "ches", false),
+    ("ss", "sses", false),
+    ("sh", "shes", false),
+    ("matrix", "matrices", false),
+    ("vertix", "vertices", false),
+    ("indix", "indices", false),
+    ("matrex", "matrices", false),
+    ("vertex", "vertices", false),
+    ("index", "indices", false),
+    ("mouse", "mice", false),
+    ("louse", "lice", false),
+    ("mice", "mice", false),
+    ("lice", "lice", false),
+    ("ox", "oxen", true),
+    ("oxen", "oxen", true),
+    ("quiz", "quizzes", true),
+    ("person", "people", false),
+    ("people", "people", false),
+    ("man", "men", false),
+    ("men", "men", false),
+    ("child", "children", false),
+    ("children", "children", false),
+    ("sex", "sexes", false),
+    ("sexes", "sexes", false),
+    ("move", "moves", false),
+    ("moves", "moves", false),
+    ("zombie", "zombies", false),
+    ("zombies", "zombies", false),
+];
+
+const UNCOUNTABLE: &[&str] = &[
+    "equipment",
+    "information",
+    "rice",
+    "money",
+    "species",
+    "series",
+    "fish",
+    "sheep",
+    "jeans",
+    "police",
+];
+
+/// go-openapi/inflect's `Ruleset.Pluralize` with the default rules.
+fn pluralize(word: &str) -> String {
+    if word.is_empty() {
+        return String::new();
+    }
+    let last = word.rsplit(' ').next().unwrap_or(word).to_lowercase();
+    if UNCOUNTABLE.contains(&last.as_str()) {
+        return word.to_string();
+    }
+    for (suffix, replacement, exact) in PLURALS.iter().rev() {
+        if *exact {
+            if word == *suffix {
+                return replacement.to_string();
+            }
+        } else if let Some(stem) = word.strip_suffix(suffix) {
+            return format!("{stem}{replacement}");
+        }
     }
     format!("{word}s")
 }
@@ -951,7 +1364,29 @@ mod tests {
             "billing_invoice_lines"
         );
         assert_eq!(default_table_name("Entity"), "entities");
-        assert_eq!(default_table_name("Status"), "statuses");
         assert_eq!(default_table_name("APIKey"), "api_keys");
+        // Irregular cases, as ent names them (seen in real schemas).
+        assert_eq!(default_table_name("DocumentData"), "document_data");
+        assert_eq!(
+            default_table_name("LoadBalancerStatus"),
+            "load_balancer_status"
+        );
+        assert_eq!(
+            default_table_name("BillingSequenceNumbers"),
+            "billing_sequence_numbers"
+        );
+        assert_eq!(default_table_name("Status"), "status");
+        assert_eq!(default_table_name("Address"), "addresses");
+        assert_eq!(default_table_name("Match"), "matches");
+        // The rules match the name as written, so "Person" is not "person".
+        assert_eq!(default_table_name("Person"), "persons");
+        assert_eq!(default_table_name("SalesPerson"), "sales_persons");
+        assert_eq!(default_table_name("Chairman"), "chairmen");
+        assert_eq!(default_table_name("Equipment"), "equipment");
+        assert_eq!(default_table_name("Index"), "indexes");
+        assert_eq!(default_table_name("Vertex"), "vertexes");
+        assert_eq!(default_table_name("Key"), "keys");
+        assert_eq!(default_table_name("Policy"), "policies");
+        assert_eq!(default_table_name("HTTPRequest"), "http_requests");
     }
 }

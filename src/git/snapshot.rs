@@ -201,6 +201,22 @@ impl Snapshot {
             .collect()
     }
 
+    /// The files directly in `dir` on this side, also when `dir` is outside
+    /// the scope the snapshot was loaded with (a Go package found by
+    /// following an import); read them with `read`, which looks such paths
+    /// up on demand.
+    pub fn list_dir_anywhere(&self, git: &Git, dir: &str) -> Result<Vec<String>> {
+        let mut scope = Scope::default();
+        scope.add_dir(dir);
+        let narrow = match &self.origin {
+            Origin::Empty => return Ok(Vec::new()),
+            Origin::Tree(tree) => Snapshot::from_tree(git, *tree, &scope)?,
+            Origin::Index(_) => Snapshot::from_index(git, &scope)?,
+            Origin::Disk(root) => Snapshot::from_disk(root, &scope)?,
+        };
+        Ok(narrow.list_dir(dir, false))
+    }
+
     pub fn contains(&self, path: &str) -> bool {
         self.files.contains_key(path)
     }

@@ -174,6 +174,7 @@ fn check_ent(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> 
     let column = convention.column.as_str();
     let providers = world.mixins_providing(column);
     // Only schema types the change adds are resolved (fields, mixins).
+    let mut unknown: Vec<String> = Vec::new();
     for name in world.schema_names() {
         if existing.contains(&name) {
             continue;
@@ -185,6 +186,11 @@ fn check_ent(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> 
             || exempt.is_match(&schema.table)
             || schema.fields.contains(column)
         {
+            continue;
+        }
+        if let Some(first) = schema.unresolved.first() {
+            // A mixin that cannot be read may bring the column: unknown.
+            unknown.push(format!("{} ({first})", schema.name));
             continue;
         }
         let mixin = providers
@@ -214,6 +220,15 @@ fn check_ent(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> 
             .subject(schema.table.clone())
             .help(format!("add {mixin} to {}'s Mixin(){others}, then regenerate", schema.name)),
         );
+    }
+    if !unknown.is_empty() {
+        let shown: Vec<&str> = unknown.iter().take(3).map(String::as_str).collect();
+        ctx.note(format!(
+            "{} ent schema(s) not judged for \"{column}\": a mixin they use cannot be read (defined outside the repository, or built where migguard cannot follow): {}{}",
+            unknown.len(),
+            shown.join(", "),
+            if unknown.len() > 3 { ", ..." } else { "" }
+        ));
     }
     Ok(())
 }
