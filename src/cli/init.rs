@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 
 use super::{current_dir, print};
-use crate::config::{detect_format, find_root, AtlasHcl, COMMON_LAYOUTS, FILE_NAME};
+use crate::config::{find_root, AtlasHcl, FILE_NAME};
 use crate::error::{Error, Result};
 use crate::fsutil::write_atomic;
 use crate::git::Git;
@@ -31,6 +31,14 @@ pub struct Layout {
     pub go_mod: bool,
     pub go_sum: bool,
     pub views: Option<String>,
+    /// Every migration directory discovery finds (path, format), and
+    /// whether the root atlas.hcl's first env names it.
+    pub dirs: Vec<(String, String, bool)>,
+    /// ent's default layout: generated code in the ent folder itself, beside
+    /// `schema/` (that folder).
+    pub ent_generated_beside: Option<String>,
+    /// In-repo packages the schemas import mixins from (via go.mod).
+    pub mixin_packages: Vec<String>,
     /// Tables in the migrations, and how many carry the most common
     /// soft-delete column (which one), for `conventions:`.
     pub soft_delete: Option<(usize, Option<(usize, &'static str)>)>,
@@ -70,56 +78,104 @@ fn folders(root: &Path, depth: usize) -> Vec<String> {
     out
 }
 
-pub fn detect(root: &Path) -> Result<Layout> {
+pub fn detect(root: &Path, tracked: Option<Vec<String>>) -> Result<Layout> {
     let mut layout = Layout::default();
     let hcl = root.join("atlas.hcl");
     if hcl.is_file() {
         let text = std::fs::read_to_string(&hcl).map_err(|e| Error::read(&hcl, e))?;
         layout.atlas_hcl = Some(AtlasHcl::parse(&hcl, &text)?);
     }
-    let dirs = folders(root, 5);
-    if layout
+    let dirs = folders(root, 8);
+    // The directories a zero-config run would check (atlas.hcl files at the
+    // root and in sub-folders, folders holding atlas.sum, usual names).
+    let overrides = crate::config::Overrides {
+        root: Some(root.to_path_buf()),
+        tracked,
+        ignore_config: true,
+        ..Default::default()
+    };
+    let root_hcl_dir = layout
         .atlas_hcl
         .as_ref()
         .and_then(|a| a.dir.as_ref())
-        .is_none()
+        .map(|d| crate::config::lexically_normal(&root.join(d)));
+    if let Ok(settings) =
+        crate::config::Settings::load(root, &overrides, &crate::rules::known_names())
     {
-        layout.migrations_dir = COMMON_LAYOUTS
-            .iter()
-            .find(|l| root.join(l).is_dir())
-            .map(|l| l.to_string());
-        if let Some(dir) = &layout.migrations_dir {
-            let names: Vec<String> = std::fs::read_dir(root.join(dir))
-                .map(|it| {
-                    it.filter_map(|e| e.ok()?.file_name().into_string().ok())
-                        .collect()
-                })
-                .unwrap_or_default();
-            layout.format = Some(
-                detect_format(names.iter().map(String::as_str))
-                    .name()
-                    .to_string(),
-            );
+        for d in &settings.dirs {
+            let rel = settings.rel(&d.path);
+            let format = match d.format {
+                Some(f) => f,
+                None => match crate::migrations::DiskDir::open(&d.path, root, false) {
+                    Ok(disk) => crate::config::detect_format_from(
+                        disk.names.iter().map(String::as_str),
+                        |n| disk.read(n).ok(),
+                    ),
+                    Err(_) => continue,
+                },
+            };
+            let from_root_hcl =
+                root_hcl_dir.as_ref() == Some(&crate::config::lexically_normal(&d.path));
+            layout
+                .dirs
+                .push((rel, format.name().to_string(), from_root_hcl));
         }
     }
-    let migrations = layout
-        .migrations_dir
-        .clone()
-        .or_else(|| layout.atlas_hcl.as_ref().and_then(|a| a.dir.clone()));
-    if let Some(dir) = migrations {
-        layout.soft_delete = soft_delete_of(root, &dir, layout.format.as_deref());
+    if let Some((dir, format, false)) = layout.dirs.first().cloned() {
+        if layout.dirs.len() == 1 {
+            layout.migrations_dir = Some(dir);
+            layout.format = Some(format);
+        }
+    }
+    // The soft-delete convention, over the tables of every directory.
+    let mut total = 0;
+    let mut best: std::collections::BTreeMap<&'static str, usize> = Default::default();
+    let mut any = false;
+    for (dir, format, _) in &layout.dirs {
+        if let Some((n, found)) = soft_delete_of(root, dir, Some(format)) {
+            any = true;
+            total += n;
+            if let Some((k, col)) = found {
+                *best.entry(col).or_insert(0) += k;
+            }
+        }
+    }
+    if any {
+        let top = best.iter().max_by_key(|(_, n)| **n).map(|(c, n)| (*n, *c));
+        layout.soft_delete = Some((total, top));
     }
     layout.ent_schema = dirs
         .iter()
         .find(|d| d.as_str() == "ent/schema" || d.ends_with("/ent/schema"))
         .cloned();
-    if let Some(schema) = &layout.ent_schema {
-        let ent = schema.trim_end_matches("/schema");
-        layout.ent_generated = ["db", "gen", "generated"]
-            .iter()
-            .map(|g| format!("{ent}/{g}"))
-            .find(|g| root.join(g).is_dir());
+    if let Some(schema) = layout.ent_schema.clone() {
+        let ent = schema.trim_end_matches("/schema").to_string();
         layout.entc = Some(format!("{ent}/entc.go")).filter(|p| root.join(p).is_file());
+        // Where ent writes: entc.go's `Target`, else the usual folders,
+        // else (ent's default) the ent folder itself.
+        let target = layout
+            .entc
+            .as_ref()
+            .and_then(|p| std::fs::read(root.join(p)).ok())
+            .and_then(|src| crate::ent::entc_target(&src))
+            .map(|t| {
+                let joined = crate::config::lexically_normal(&root.join(&ent).join(&t));
+                joined
+                    .strip_prefix(root)
+                    .map(|r| r.to_string_lossy().replace('\\', "/"))
+                    .unwrap_or_default()
+            })
+            .filter(|t| !t.is_empty() && root.join(t).is_dir());
+        layout.ent_generated = target.or_else(|| {
+            ["db", "gen", "generated"]
+                .iter()
+                .map(|g| format!("{ent}/{g}"))
+                .find(|g| root.join(g).is_dir())
+        });
+        if layout.ent_generated.is_none() && generated_by_ent(&root.join(&ent)) {
+            layout.ent_generated_beside = Some(ent.clone());
+        }
+        layout.mixin_packages = mixin_packages(root, &schema);
     }
     layout.go_mod = root.join("go.mod").is_file();
     layout.go_sum = root.join("go.sum").is_file();
@@ -134,6 +190,96 @@ pub fn detect(root: &Path) -> Result<Layout> {
         })
         .find(|p| root.join(p).is_file());
     Ok(layout)
+}
+
+/// Whether a folder holds Go files ent generated (its `Code generated by
+/// ent` header), as ent's default layout puts them beside `schema/`.
+fn generated_by_ent(dir: &Path) -> bool {
+    std::fs::read_dir(dir).is_ok_and(|entries| {
+        entries.filter_map(|e| e.ok()).any(|e| {
+            let p = e.path();
+            p.extension().is_some_and(|x| x == "go")
+                && std::fs::read(&p).is_ok_and(|b| {
+                    b.split(|c| *c == b'\n')
+                        .take(5)
+                        .any(|l| l.starts_with(b"// Code generated by ent"))
+                })
+        })
+    })
+}
+
+/// The in-repo packages the schema package imports that declare mixins,
+/// found through the nearest go.mod as Go finds them.
+fn mixin_packages(root: &Path, schema: &str) -> Vec<String> {
+    let read_go = |dir: &str| -> Vec<(String, Vec<u8>)> {
+        std::fs::read_dir(root.join(dir))
+            .map(|it| {
+                it.filter_map(|e| e.ok())
+                    .filter_map(|e| {
+                        let name = e.file_name().into_string().ok()?;
+                        (name.ends_with(".go") && !name.ends_with("_test.go")).then(|| {
+                            Some((format!("{dir}/{name}"), std::fs::read(e.path()).ok()?))
+                        })?
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // The nearest go.mod at or above the schema folder.
+    let mut folder = schema.to_string();
+    let (mod_dir, module) = loop {
+        let path = if folder.is_empty() {
+            root.join("go.mod")
+        } else {
+            root.join(&folder).join("go.mod")
+        };
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let module = text.lines().find_map(|l| {
+                l.split("//")
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .strip_prefix("module ")
+                    .map(|m| m.trim().trim_matches('"').to_string())
+            });
+            match module {
+                Some(m) => break (folder, m),
+                None => return Vec::new(),
+            }
+        }
+        if folder.is_empty() {
+            return Vec::new();
+        }
+        folder = folder
+            .rsplit_once('/')
+            .map_or(String::new(), |(p, _)| p.to_string());
+    };
+    let schema_pkg = crate::ent::Package::parse(schema, read_go(schema));
+    let mut out = Vec::new();
+    for import in schema_pkg.imports() {
+        let Some(rest) = import
+            .strip_prefix(&module)
+            .and_then(|r| r.strip_prefix('/'))
+        else {
+            continue;
+        };
+        let dir = if mod_dir.is_empty() {
+            rest.to_string()
+        } else {
+            format!("{mod_dir}/{rest}")
+        };
+        if dir == schema {
+            continue;
+        }
+        let files = read_go(&dir);
+        if !files.is_empty()
+            && files.len() <= 200
+            && crate::ent::Package::parse(&dir, files).has_mixins()
+        {
+            out.push(dir);
+        }
+    }
+    out
 }
 
 /// The tables the migrations of `dir` build, and their most common
@@ -191,8 +337,8 @@ pub fn render(layout: &Layout) -> String {
          # Default: origin/HEAD, then origin/main, then main.\n\
          # base: origin/main\n\n",
     );
-    match (&layout.atlas_hcl, &layout.migrations_dir) {
-        (Some(hcl), _) if hcl.dir.is_some() => {
+    match (&layout.atlas_hcl, layout.dirs.as_slice()) {
+        (Some(hcl), [(_, _, true)]) if hcl.dir.is_some() => {
             y.push_str(&format!(
                 "# The migration directory comes from atlas.hcl (env {:?}: dir {:?}, format {:?}).\n# Uncomment to override it:\n# migrations:\n#   dir: {}\n#   format: {}\n\n",
                 hcl.env.clone().unwrap_or_default(),
@@ -202,13 +348,19 @@ pub fn render(layout: &Layout) -> String {
                 hcl.format.map(|f| f.name()).unwrap_or("atlas"),
             ));
         }
-        (_, Some(dir)) => {
+        (_, [(dir, format, _)]) => {
             y.push_str(&format!(
-                "migrations:\n  dir: {dir}\n  format: {}        # atlas | golang-migrate | goose | flyway | dbmate\n\n",
-                layout.format.as_deref().unwrap_or("atlas")
+                "migrations:\n  dir: {dir}\n  format: {format}        # atlas | golang-migrate | goose | flyway | dbmate\n\n"
             ));
         }
-        _ => y.push_str("# No migration directory found: set it here.\n# migrations:\n#   dir: migrations\n#   format: golang-migrate\n\n"),
+        (_, []) => y.push_str("# No migration directory found: set it here.\n# migrations:\n#   dir: migrations\n#   format: golang-migrate\n\n"),
+        (_, many) => {
+            y.push_str("# Every migration directory found (atlas.hcl files, folders holding atlas.sum).\nmigrations:\n");
+            for (dir, format, _) in many {
+                y.push_str(&format!("  - dir: {dir}\n    format: {format}\n"));
+            }
+            y.push('\n');
+        }
     }
     let mut sources: Vec<String> = Vec::new();
     if let Some(schema) = &layout.ent_schema {
@@ -228,6 +380,11 @@ pub fn render(layout: &Layout) -> String {
     if let Some(generated) = &layout.ent_generated {
         entries.push(format!(
             "  - paths: [\"{generated}/**\"]\n    sources: {}\n    header: true             # each file carries `Code generated ... DO NOT EDIT.`\n    # command: make generate  # used by `check --regenerate`\n",
+            quoted(&sources)
+        ));
+    } else if let (Some(ent), Some(schema)) = (&layout.ent_generated_beside, &layout.ent_schema) {
+        entries.push(format!(
+            "  - paths: [\"{ent}/**\"]             # ent's default layout: generated code beside schema/\n    exclude: [\"{schema}/**\", \"{ent}/entc.go\", \"{ent}/generate.go\"]\n    sources: {}\n    header: true\n    # command: go generate ./{ent}\n",
             quoted(&sources)
         ));
     }
@@ -251,7 +408,8 @@ pub fn render(layout: &Layout) -> String {
     }
     match &layout.ent_schema {
         Some(schema) => y.push_str(&format!(
-            "ent:\n  schema: {schema}\n  # Packages whose mixins the schemas use, e.g. [\"pkg/framework/entutils\"].\n  mixin_packages: []\n\n"
+            "ent:\n  schema: {schema}\n  # In-repo packages the schemas take mixins from, found through go.mod\n  # (migguard follows the imports itself; this list only adds to them).\n  mixin_packages: {}\n\n",
+            quoted(&layout.mixin_packages)
         )),
         None => y.push_str("# ent:\n#   schema: ent/schema\n#   mixin_packages: []\n\n"),
     }
@@ -295,7 +453,10 @@ pub fn run(args: &InitArgs) -> Result<i32> {
             "already exists: not overwritten (use `migguard init --force` to replace it)",
         ));
     }
-    let text = render(&detect(&root)?);
+    let tracked = Git::discover(&root)
+        .ok()
+        .map(|git| super::tracked_for_discovery(&git));
+    let text = render(&detect(&root, tracked)?);
     // Never write a file migguard itself would reject.
     crate::config::Config::parse(&path, &text, &crate::rules::known_names())?;
     write_atomic(&path, text.as_bytes())?;

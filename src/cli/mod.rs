@@ -120,6 +120,7 @@ impl Global {
             dir: self.dir.clone(),
             dir_format: self.dir_format,
             tracked: None,
+            ignore_config: false,
         }
     }
 
@@ -186,7 +187,7 @@ impl Global {
 
 /// The tracked files discovery looks at: every `atlas.sum` and `atlas.hcl`,
 /// and the SQL files of the usual migration folders.
-fn tracked_for_discovery(git: &crate::git::Git) -> Vec<String> {
+pub(crate) fn tracked_for_discovery(git: &crate::git::Git) -> Vec<String> {
     git.tracked_paths(|p| {
         let name = p.rsplit('/').next().unwrap_or(p);
         name == "atlas.sum"

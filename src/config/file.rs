@@ -47,6 +47,9 @@ pub struct MigrationsConfig {
 #[serde(deny_unknown_fields)]
 pub struct GeneratedConfig {
     pub paths: Vec<String>,
+    /// Hand-written files under `paths` (e.g. `ent/schema/**`).
+    #[serde(default)]
+    pub exclude: Vec<String>,
     #[serde(default)]
     pub sources: Vec<String>,
     #[serde(default)]

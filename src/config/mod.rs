@@ -37,6 +37,8 @@ pub struct Overrides {
     /// discovery finds `atlas.sum` and `atlas.hcl` files among them instead
     /// of walking the disk.
     pub tracked: Option<Vec<String>>,
+    /// Leave `.migguard.yaml` unread (`init` describes the layout itself).
+    pub ignore_config: bool,
 }
 
 /// One migration directory to check.
@@ -85,6 +87,7 @@ impl Settings {
             None => find_root(&cwd).unwrap_or_else(|| cwd.clone()),
         };
         let config_path = match &overrides.config {
+            _ if overrides.ignore_config => None,
             Some(p) => Some(cwd.join(p)),
             None => Some(root.join(FILE_NAME)).filter(|p| p.is_file()),
         };

@@ -1149,6 +1149,43 @@ impl World {
     }
 }
 
+/// The `Target` of the `gen.Config` an `entc.go` passes to `entc.Generate`
+/// (where ent writes the generated code), as written.
+pub fn entc_target(src: &[u8]) -> Option<String> {
+    let file = GoFile::parse("entc.go", src)?;
+    let mut target = None;
+    walk(file.tree.root_node(), &mut |n| {
+        if n.kind() == "keyed_element" && target.is_none() {
+            let key = n.child(0).map(|k| file.text(k).trim().to_string());
+            if key.as_deref() == Some("Target") {
+                if let Some(v) = n.child((n.child_count().saturating_sub(1)) as u32) {
+                    let text = file.text(v);
+                    if text.starts_with('"') || text.starts_with('`') {
+                        target = Some(unquote(text));
+                    }
+                }
+            }
+        }
+    });
+    target
+}
+
+impl Package {
+    /// Whether the package declares a mixin (a type with ent's mixin
+    /// methods that is not a schema or view).
+    pub fn has_mixins(&self) -> bool {
+        self.types.values().any(|t| t.kind == Kind::Mixin)
+    }
+
+    /// Import paths of its files.
+    pub fn imports(&self) -> BTreeSet<String> {
+        self.files
+            .iter()
+            .flat_map(|f| f.imports.values().cloned())
+            .collect()
+    }
+}
+
 /// `alias.Name(...)`: the `Name` when the call is on package `alias`.
 fn call_on<'a>(f: &'a GoFile, call: Node, alias: &str) -> Option<&'a str> {
     let func = field(call, "function")?;

@@ -22,7 +22,9 @@ pub const RULE: Rule = Rule {
 
 ## What it does
 For each `generated:` entry of the config (`paths` that a generator writes from
-`sources`):
+`sources`, less the `exclude` globs: hand-written files that live among the
+generated ones, such as `ent/schema/**` and `ent/generate.go` in ent's default
+layout):
 
 - a file under `paths` changed while none of the `sources` changed: a hand
   edit of generated code (ent's `openmeter/ent/db/`, `views.sql`, ...);
@@ -59,6 +61,25 @@ both. Never edit generated files by hand.
     needs_change: false,
 };
 
+/// The files of one `generated:` entry: under `paths`, not under `exclude`.
+pub struct Generated {
+    include: GlobSet,
+    exclude: GlobSet,
+}
+
+impl Generated {
+    pub fn new(paths: &[String], exclude: &[String]) -> Result<Generated> {
+        Ok(Generated {
+            include: globset(paths)?,
+            exclude: globset(exclude)?,
+        })
+    }
+
+    pub fn is_match(&self, path: &str) -> bool {
+        self.include.is_match(path) && !self.exclude.is_match(path)
+    }
+}
+
 pub fn globset(globs: &[String]) -> Result<GlobSet> {
     let mut b = GlobSetBuilder::new();
     for g in globs {
@@ -74,7 +95,7 @@ pub fn globset(globs: &[String]) -> Result<GlobSet> {
 
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
     for (index, entry) in ctx.settings.config.generated.iter().enumerate() {
-        let paths = globset(&entry.paths)?;
+        let paths = Generated::new(&entry.paths, &entry.exclude)?;
         let sources = globset(&entry.sources)?;
         if ctx.mode != Mode::All {
             hand_edits(ctx, entry, &paths, &sources, severity, out)?;
@@ -92,7 +113,7 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
 fn hand_edits(
     ctx: &CheckContext,
     entry: &GeneratedConfig,
-    paths: &GlobSet,
+    paths: &Generated,
     sources: &GlobSet,
     severity: Severity,
     out: &mut Vec<Finding>,
@@ -168,7 +189,7 @@ pub fn has_generated_header(text: &[u8]) -> bool {
 
 fn headers(
     ctx: &CheckContext,
-    paths: &GlobSet,
+    paths: &Generated,
     severity: Severity,
     out: &mut Vec<Finding>,
 ) -> Result<()> {
@@ -253,7 +274,7 @@ fn regenerate(
     ctx: &CheckContext,
     _index: usize,
     entry: &GeneratedConfig,
-    paths: &GlobSet,
+    paths: &Generated,
     severity: Severity,
     out: &mut Vec<Finding>,
 ) -> Result<()> {
