@@ -494,3 +494,38 @@ fn init_writes_a_config_right_for_each_layout() {
         "{text}"
     );
 }
+
+/// ent many-to-many edges: ent generates their join table (`user_groups`)
+/// with no schema of its own; neither side reports it.
+#[test]
+fn many_to_many_edges_and_their_join_tables_are_not_reported() {
+    let g = GitRepo::new();
+    g.write(
+        ".migguard.yaml",
+        format!("{GM}ent:\n  schema: ent/schema\nconventions:\n  soft_delete: true\n"),
+    );
+    g.write("go.mod", "module example.com/app\n\ngo 1.22\n");
+    g.write("internal/base/mixins.go", MIXINS);
+    g.add_migration("20240101000000_init", BASE);
+    g.commit_all("main");
+    let schema = |name: &str, edges: &str| {
+        format!(
+            "package schema\n\nimport (\n\t\"entgo.io/ent\"\n\t\"entgo.io/ent/schema/edge\"\n\n\t\"example.com/app/internal/base\"\n)\n\ntype {name} struct{{ ent.Schema }}\n\nfunc ({name}) Mixin() []ent.Mixin {{ return []ent.Mixin{{base.TimeMixin{{}}}} }}\n\nfunc ({name}) Edges() []ent.Edge {{ return []ent.Edge{{{edges}}} }}\n"
+        )
+    };
+    g.write(
+        "ent/schema/user.go",
+        schema("User", "edge.To(\"groups\", Group.Type)"),
+    );
+    g.write(
+        "ent/schema/group.go",
+        schema("Group", "edge.From(\"users\", User.Type).Ref(\"groups\")"),
+    );
+    g.add_migration(
+        "20240201000000_user_groups",
+        "CREATE TABLE \"user_groups\" (\"user_id\" bigint NOT NULL, \"group_id\" bigint NOT NULL, PRIMARY KEY (\"user_id\", \"group_id\"), CONSTRAINT \"user_groups_user_id\" FOREIGN KEY (\"user_id\") REFERENCES \"users\" (\"id\") ON DELETE CASCADE, CONSTRAINT \"user_groups_group_id\" FOREIGN KEY (\"group_id\") REFERENCES \"groups\" (\"id\") ON DELETE CASCADE);\n",
+    );
+    let (code, doc) = run(&g, &[]);
+    assert_eq!((code, found(&doc).len()), (0, 0), "{doc}");
+    assert!(!notes(&doc).contains("not judged"), "{doc}");
+}
