@@ -323,9 +323,9 @@ fn ci_templates_parse_and_use_real_commands() {
             "ci/github-actions.yml",
             vec![
                 "--base",
-                "--format sarif",
+                "--report sarif=migguard.sarif",
+                "--report \"markdown=$GITHUB_STEP_SUMMARY\"",
                 "fetch-depth: 0",
-                "GITHUB_STEP_SUMMARY",
             ],
         ),
         (
@@ -341,7 +341,7 @@ fn ci_templates_parse_and_use_real_commands() {
         }
         let mut commands = Vec::new();
         migguard_commands(&yaml, &mut commands);
-        assert!(commands.len() >= 2, "{file}: {commands:?}");
+        assert!(!commands.is_empty(), "{file}: {commands:?}");
         for c in commands {
             assert_cli_accepts(&c);
         }

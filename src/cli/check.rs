@@ -2,7 +2,7 @@
 
 use clap::Args;
 
-use super::{current_dir, print, Global};
+use super::{current_dir, Global};
 use crate::check::{self, Options};
 use crate::error::Result;
 use crate::git::Git;
@@ -40,6 +40,5 @@ pub fn run(global: &Global, args: &CheckArgs) -> Result<i32> {
     let runs = |name: &str| global.runs(name).unwrap_or(false);
     let mut report = check::run(&settings, &git, &options, &runs)?;
     report.verbose = args.verbose;
-    print(&report.render(global.report_format(), global.color(), global.quiet));
-    Ok(report.exit_code())
+    global.emit(&report)
 }

@@ -19,7 +19,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use crate::config::{Overrides, Settings};
 use crate::error::{Error, Result};
 use crate::migrations::{DirFormat, DiskDir};
-use crate::report::Format;
+use crate::report::{FailOn, Format, Report};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -59,6 +59,25 @@ pub struct Global {
     /// Migration directory format, as Atlas names it
     #[arg(long = "dir-format", global = true, value_name = "FORMAT", value_parser = parse_dir_format)]
     dir_format: Option<DirFormat>,
+    /// Also write the report in FORMAT to PATH (repeatable), e.g. sarif=migguard.sarif
+    #[arg(long = "report", global = true, value_name = "FORMAT=PATH", value_parser = parse_report)]
+    reports: Vec<(Format, PathBuf)>,
+    /// Which findings make the exit code 1
+    #[arg(long = "fail-on", global = true, value_enum, default_value_t = FailOn::Error)]
+    fail_on: FailOn,
+}
+
+fn parse_report(s: &str) -> std::result::Result<(Format, PathBuf), String> {
+    let (name, path) = s
+        .split_once('=')
+        .ok_or_else(|| "expected FORMAT=PATH, e.g. sarif=migguard.sarif".to_string())?;
+    let format = Format::from_name(name).ok_or_else(|| {
+        format!("unknown format `{name}`: expected human, json, github, sarif, gitlab or markdown")
+    })?;
+    if path.is_empty() {
+        return Err("the PATH after `=` is empty".into());
+    }
+    Ok((format, PathBuf::from(path)))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -122,6 +141,22 @@ impl Global {
             tracked: None,
             ignore_config: false,
         }
+    }
+
+    /// Prints the report in the main format, writes every `--report`, and
+    /// returns the exit code `--fail-on` asks for.
+    /// The main report is printed first, so a report file that cannot be
+    /// written (exit 2) never hides the findings.
+    fn emit(&self, report: &Report) -> Result<i32> {
+        print(&report.render(self.report_format(), self.color(), self.quiet));
+        for (format, path) in &self.reports {
+            let text = report.render(*format, false, false);
+            if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| Error::write(parent, e))?;
+            }
+            crate::fsutil::write_atomic(path, text.as_bytes())?;
+        }
+        Ok(report.exit_code_for(self.fail_on))
     }
 
     fn report_format(&self) -> Format {

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use clap::Args;
 
-use super::{current_dir, open_dir, print, Global};
+use super::{current_dir, open_dir, Global};
 use crate::config::Settings;
 use crate::devdb::parity::{self, SqlFile};
 use crate::devdb::roundtrip::{self, Step};
@@ -159,8 +159,7 @@ pub fn run(global: &Global, args: &ParityArgs) -> Result<i32> {
     }
     report.findings = with_configured_severity(&settings, findings);
     report.sort();
-    print(&report.render(global.report_format(), global.color(), global.quiet));
-    Ok(report.exit_code())
+    global.emit(&report)
 }
 
 /// The up files of the migrations on the merge base of `rev` and `HEAD`

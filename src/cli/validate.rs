@@ -1,6 +1,6 @@
 //! `migguard validate`: `atlas.sum` integrity of each directory on disk.
 
-use super::{dir_summary, open_dir, print, Global};
+use super::{dir_summary, open_dir, Global};
 use crate::atlas_sum::{DirSum, FILE_NAME};
 use crate::error::Result;
 use crate::report::{Mode, Report};
@@ -49,6 +49,5 @@ pub fn run(global: &Global) -> Result<i32> {
         }
     }
     report.sort();
-    print(&report.render(global.report_format(), global.color(), global.quiet));
-    Ok(report.exit_code())
+    global.emit(&report)
 }

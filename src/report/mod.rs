@@ -5,6 +5,7 @@ mod github;
 mod gitlab;
 mod human;
 mod json;
+mod markdown;
 mod sarif;
 
 use std::collections::HashMap;
@@ -20,6 +21,34 @@ pub enum Format {
     Github,
     Sarif,
     Gitlab,
+    Markdown,
+}
+
+impl Format {
+    /// The name used on the command line (`--format`, `--report NAME=PATH`).
+    pub fn from_name(name: &str) -> Option<Format> {
+        match name {
+            "human" => Some(Format::Human),
+            "json" => Some(Format::Json),
+            "github" => Some(Format::Github),
+            "sarif" => Some(Format::Sarif),
+            "gitlab" => Some(Format::Gitlab),
+            "markdown" => Some(Format::Markdown),
+            _ => None,
+        }
+    }
+}
+
+/// `--fail-on`: which findings make the exit code 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum FailOn {
+    /// Error-severity findings (the default).
+    #[default]
+    Error,
+    /// Warnings too.
+    Warn,
+    /// Never: findings are reported, the exit code stays 0.
+    Never,
 }
 
 /// What the run checked.
@@ -124,7 +153,17 @@ impl Report {
 
     /// Exit code per the contract: 1 when any finding is at error severity.
     pub fn exit_code(&self) -> i32 {
-        i32::from(self.count(Severity::Error) > 0)
+        self.exit_code_for(FailOn::Error)
+    }
+
+    /// Exit code with `--fail-on`.
+    pub fn exit_code_for(&self, fail_on: FailOn) -> i32 {
+        let failing = match fail_on {
+            FailOn::Error => self.count(Severity::Error),
+            FailOn::Warn => self.count(Severity::Error) + self.count(Severity::Warn),
+            FailOn::Never => 0,
+        };
+        i32::from(failing > 0)
     }
 
     pub fn render(&self, format: Format, color: bool, quiet: bool) -> String {
@@ -134,6 +173,7 @@ impl Report {
             Format::Github => github::render(self),
             Format::Sarif => sarif::render(self),
             Format::Gitlab => gitlab::render(self),
+            Format::Markdown => markdown::render(self),
         }
     }
 }

@@ -1,0 +1,156 @@
+//! `--format markdown`: a summary table and the findings grouped by file,
+//! each with the line it points at and its help, for `$GITHUB_STEP_SUMMARY`
+//! and pull-request comments.
+
+use std::collections::BTreeMap;
+
+use super::Report;
+use crate::findings::{Finding, Severity};
+
+/// GitHub's limit for one comment (and a job summary is best kept under it).
+pub const LIMIT: usize = 65_536;
+
+pub fn render(report: &Report) -> String {
+    render_within(report, LIMIT)
+}
+
+/// The report, cut at a finding boundary to at most `limit` characters with
+/// a note saying how many findings were left out.
+pub fn render_within(report: &Report, limit: usize) -> String {
+    let errors = report.count(Severity::Error);
+    let warnings = report.count(Severity::Warn);
+    let mut head = String::from("## migguard\n\n");
+    if report.findings.is_empty() {
+        head.push_str("No findings.\n");
+    } else {
+        head.push_str(&format!(
+            "**{errors} error{}, {warnings} warning{}**\n\n| rule | findings |\n|---|---|\n",
+            if errors == 1 { "" } else { "s" },
+            if warnings == 1 { "" } else { "s" }
+        ));
+        for (rule, n) in report.by_rule() {
+            head.push_str(&format!("| `{rule}` | {n} |\n"));
+        }
+    }
+    for d in &report.dirs {
+        head.push_str(&format!(
+            "\nDirectory `{}`: {} format ({}).",
+            d.path, d.format, d.format_from
+        ));
+    }
+    for n in &report.notes {
+        head.push_str(&format!("\n> {}", n.replace('\n', " ")));
+    }
+    head.push('\n');
+    let mut by_file: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
+    for f in &report.findings {
+        by_file.entry(f.path.as_str()).or_default().push(f);
+    }
+    let mut blocks: Vec<String> = Vec::new();
+    for (path, findings) in by_file {
+        let mut block = format!("\n### `{path}`\n");
+        for f in findings {
+            block.push_str(&finding(report, f));
+        }
+        blocks.push(block);
+    }
+    let total = report.findings.len();
+    let mut out = head;
+    let mut shown = 0;
+    for (i, block) in blocks.iter().enumerate() {
+        // Room for the note that says what was cut.
+        if out.len() + block.len() + 200 > limit {
+            let left = total - shown;
+            out.push_str(&format!(
+                "\n_…cut to fit {limit} characters: {left} more finding(s) in {} more file(s); the full report is in the job log._\n",
+                blocks.len() - i
+            ));
+            return out;
+        }
+        shown += block.matches("\n- ").count();
+        out.push_str(block);
+    }
+    out
+}
+
+fn finding(report: &Report, f: &Finding) -> String {
+    let icon = match f.severity {
+        Severity::Error => "error",
+        _ => "warning",
+    };
+    let place = f.line.map(|l| format!(" line {l}")).unwrap_or_default();
+    let mut s = format!(
+        "\n- **{icon}** `{}`{place}: {}\n",
+        f.rule,
+        f.message.replace('\n', " ")
+    );
+    if let (Some(line), Some(text)) = (f.line, report.sources.get(&f.path)) {
+        if let Some(code) = text.lines().nth(line.saturating_sub(1)) {
+            let code: String = code.chars().take(300).collect();
+            let fence = if code.contains("```") { "````" } else { "```" };
+            let lang = if f.path.ends_with(".go") { "go" } else { "sql" };
+            s.push_str(&format!("  {fence}{lang}\n  {code}\n  {fence}\n"));
+        }
+    }
+    if !f.help.is_empty() {
+        s.push_str(&format!("  help: {}\n", f.help.replace('\n', " ")));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::Mode;
+
+    fn report(n: usize) -> Report {
+        let mut r = Report::new(Mode::Staged);
+        r.add_source("m/1.sql", b"CREATE TABLE t (id int);\n");
+        for i in 0..n {
+            let mut f = Finding::new(
+                "missing-soft-delete",
+                Severity::Error,
+                format!("m/{i}.sql"),
+                "table \"t\" is created without the soft-delete column",
+            )
+            .help("add the \"deleted_at\" column");
+            f.line = Some(1);
+            r.findings.push(f);
+        }
+        r
+    }
+
+    #[test]
+    fn summary_table_findings_by_file_with_excerpt_and_help() {
+        let text = render(&report(2));
+        assert!(
+            text.starts_with("## migguard\n\n**2 errors, 0 warnings**\n"),
+            "{text}"
+        );
+        assert!(text.contains("| `missing-soft-delete` | 2 |"), "{text}");
+        assert!(text.contains("### `m/1.sql`"), "{text}");
+        assert!(
+            text.contains("  ```sql\n  CREATE TABLE t (id int);\n  ```"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  help: add the \"deleted_at\" column"),
+            "{text}"
+        );
+        assert!(render(&report(0)).contains("No findings."));
+    }
+
+    #[test]
+    fn long_reports_are_cut_with_a_note() {
+        let r = report(2000);
+        let text = render(&r);
+        assert!(text.chars().count() <= LIMIT, "{}", text.len());
+        assert!(
+            text.contains("more finding(s)"),
+            "{}",
+            &text[text.len() - 300..]
+        );
+        let small = render_within(&r, 2000);
+        assert!(small.len() <= 2000);
+    }
+}
