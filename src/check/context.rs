@@ -591,14 +591,8 @@ impl<'a> CheckContext<'a> {
                 format!("{folder}/go.mod")
             };
             if let Some(bytes) = self.read(side, &path)? {
-                let text = String::from_utf8_lossy(&bytes);
-                let module = text.lines().find_map(|l| {
-                    let l = l.split("//").next().unwrap_or("").trim();
-                    l.strip_prefix("module")
-                        .filter(|r| r.starts_with([' ', '\t']))
-                        .map(|r| r.trim().trim_matches('"').to_string())
-                });
-                return Ok(module.filter(|m| !m.is_empty()).map(|m| (folder, m)));
+                let module = crate::ent::module_path(&String::from_utf8_lossy(&bytes));
+                return Ok(module.map(|m| (folder, m)));
             }
             if folder.is_empty() {
                 return Ok(None);

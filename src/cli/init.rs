@@ -234,15 +234,7 @@ fn mixin_packages(root: &Path, schema: &str) -> Vec<String> {
             root.join(&folder).join("go.mod")
         };
         if let Ok(text) = std::fs::read_to_string(&path) {
-            let module = text.lines().find_map(|l| {
-                l.split("//")
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .strip_prefix("module ")
-                    .map(|m| m.trim().trim_matches('"').to_string())
-            });
-            match module {
+            match crate::ent::module_path(&text) {
                 Some(m) => break (folder, m),
                 None => return Vec::new(),
             }

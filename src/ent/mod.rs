@@ -1149,6 +1149,19 @@ impl World {
     }
 }
 
+/// The module path a `go.mod` declares (`module example.com/app`).
+pub fn module_path(go_mod: &str) -> Option<String> {
+    go_mod
+        .lines()
+        .find_map(|l| {
+            let l = l.split("//").next().unwrap_or("").trim();
+            l.strip_prefix("module")
+                .filter(|r| r.starts_with([' ', '\t']))
+                .map(|r| r.trim().trim_matches('"').to_string())
+        })
+        .filter(|m| !m.is_empty())
+}
+
 /// The `Target` of the `gen.Config` an `entc.go` passes to `entc.Generate`
 /// (where ent writes the generated code), as written.
 pub fn entc_target(src: &[u8]) -> Option<String> {
@@ -1392,6 +1405,17 @@ fn pluralize(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn module_paths_of_go_mod() {
+        assert_eq!(
+            module_path("// c\nmodule example.com/app // note\n\ngo 1.22\n").as_deref(),
+            Some("example.com/app")
+        );
+        assert_eq!(module_path("module \"x/y\"\n").as_deref(), Some("x/y"));
+        assert_eq!(module_path("modules x\n"), None);
+        assert_eq!(module_path("go 1.22\n"), None);
+    }
 
     #[test]
     fn table_names_follow_ent() {
