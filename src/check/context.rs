@@ -79,7 +79,7 @@ pub struct SoftDelete {
     pub reason: String,
 }
 
-use crate::sql::schema::SOFT_DELETE_COLUMNS;
+use crate::sql::schema::most_common_soft_delete;
 
 impl<'a> CheckContext<'a> {
     #[allow(clippy::too_many_arguments)]
@@ -197,11 +197,10 @@ impl<'a> CheckContext<'a> {
             })
             .map(|(_, t)| t)
             .collect();
-        let (what, total, counts): (&str, usize, Vec<(usize, &str)>) = if !tables.is_empty() {
-            let counts = crate::sql::schema::most_common_soft_delete(tables.iter().copied())
-                .into_iter()
-                .collect();
-            ("tables", tables.len(), counts)
+        let (what, total, best) = if !tables.is_empty() {
+            let best =
+                most_common_soft_delete(&tables, |t, col| t.columns.iter().any(|c| c == col));
+            ("tables", tables.len(), best)
         } else if let Some(world) = self.ent_world(Side::Created)? {
             // No table yet: the ent schemas, own fields and mixins'.
             let schemas: Vec<_> = world
@@ -210,27 +209,11 @@ impl<'a> CheckContext<'a> {
                 .filter_map(|n| world.schema(&n))
                 .filter(|s| s.kind == crate::ent::Kind::Schema)
                 .collect();
-            let counts = SOFT_DELETE_COLUMNS
-                .iter()
-                .map(|col| {
-                    (
-                        schemas.iter().filter(|s| s.fields.contains(*col)).count(),
-                        *col,
-                    )
-                })
-                .collect();
-            ("ent schemas", schemas.len(), counts)
+            let best = most_common_soft_delete(&schemas, |s, col| s.fields.contains(col));
+            ("ent schemas", schemas.len(), best)
         } else {
-            ("tables", 0, Vec::new())
+            ("tables", 0, None)
         };
-        // The most common candidate; the first listed wins a tie.
-        let best = counts
-            .iter()
-            .copied()
-            .fold(None::<(usize, &str)>, |b, c| match b {
-                Some(b) if b.0 >= c.0 => Some(b),
-                _ => Some(c),
-            });
         let before = if self.mode == Mode::All {
             ""
         } else {
@@ -249,7 +232,7 @@ impl<'a> CheckContext<'a> {
                     "off, only {n} of {total} {what}{before} have {col} (detected; conventions.soft_delete: true enforces it)"
                 ),
             },
-            _ if total > 0 => SoftDelete {
+            None if total > 0 => SoftDelete {
                 on: false,
                 column: "deleted_at".into(),
                 reason: format!("off, none of the {total} {what}{before} has a soft-delete column (detected)"),
@@ -538,7 +521,13 @@ impl<'a> CheckContext<'a> {
         schema: &str,
         packages: &mut Vec<Package>,
     ) -> Result<()> {
-        let Some((mod_dir, module)) = self.go_module(side, schema)? else {
+        let go_mod = crate::ent::find_go_module(schema, |p| {
+            Ok::<_, crate::error::Error>(
+                self.read(side, p)?
+                    .map(|b| String::from_utf8_lossy(&b).into_owned()),
+            )
+        })?;
+        let Some((mod_dir, module)) = go_mod else {
             return Ok(());
         };
         let mut loaded: HashSet<String> = packages.iter().map(|p| p.dir.clone()).collect();
@@ -547,20 +536,9 @@ impl<'a> CheckContext<'a> {
             let imports = packages[next].mixin_imports();
             next += 1;
             for import in imports {
-                let rest = if import == module {
-                    Some("")
-                } else {
-                    import
-                        .strip_prefix(module.as_str())
-                        .and_then(|r| r.strip_prefix('/'))
+                let Some(dir) = crate::ent::import_dir(&import, &mod_dir, &module) else {
+                    continue;
                 };
-                let Some(rest) = rest else { continue };
-                let dir = [mod_dir.as_str(), rest]
-                    .iter()
-                    .filter(|p| !p.is_empty())
-                    .copied()
-                    .collect::<Vec<_>>()
-                    .join("/");
                 if !loaded.insert(dir.clone()) {
                     continue;
                 }
@@ -578,29 +556,6 @@ impl<'a> CheckContext<'a> {
             }
         }
         Ok(())
-    }
-
-    /// The nearest `go.mod` at or above `dir` on one side: its folder and
-    /// module path.
-    fn go_module(&self, side: Side, dir: &str) -> Result<Option<(String, String)>> {
-        let mut folder = dir.trim_end_matches('/').to_string();
-        loop {
-            let path = if folder.is_empty() {
-                "go.mod".to_string()
-            } else {
-                format!("{folder}/go.mod")
-            };
-            if let Some(bytes) = self.read(side, &path)? {
-                let module = crate::ent::module_path(&String::from_utf8_lossy(&bytes));
-                return Ok(module.map(|m| (folder, m)));
-            }
-            if folder.is_empty() {
-                return Ok(None);
-            }
-            folder = folder
-                .rsplit_once('/')
-                .map_or(String::new(), |(p, _)| p.to_string());
-        }
     }
 
     /// The schema-package files the ent rules must read for this change, or

@@ -244,19 +244,11 @@ fn run_dir(
             .collect();
         ctx.parse_all(Side::New, &all)?;
     }
-    report.dirs.push(crate::report::DirSummary {
-        path: if ctx.dir.is_empty() {
-            ".".to_string()
-        } else {
-            ctx.dir.clone()
-        },
-        format: format.name().to_string(),
-        format_from: if settings.dir_format.is_some() {
-            "configured"
-        } else {
-            "detected"
-        },
-    });
+    report.dirs.push(crate::report::DirSummary::new(
+        &ctx.dir,
+        format,
+        settings.dir_format.is_some(),
+    ));
     let seen: Vec<String> = ctx.new.files.keys().cloned().collect();
     (report.sql_files, report.statements, report.unparsed) = ctx.statement_counts();
     report.unparsed_list = ctx.unparsed_statements();

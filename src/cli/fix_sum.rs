@@ -119,13 +119,7 @@ fn fix_one(global: &Global, args: &FixSumArgs, settings: &crate::config::Setting
         Some(lock)
     };
     let actual = dir.read_optional(FILE_NAME)?;
-    let sum = DirSum::compute(
-        format,
-        settings.dir_format.is_some(),
-        &dir.names,
-        actual,
-        |n| dir.read(n),
-    )?;
+    let sum = super::disk_sum(settings, &dir, format, actual)?;
     let sum_path = dir.path.join(FILE_NAME);
     let shown = settings.rel(&sum_path);
     if sum.is_exact() {

@@ -208,8 +208,9 @@ fn generated_by_ent(dir: &Path) -> bool {
     })
 }
 
-/// The in-repo packages the schema package imports that declare mixins,
-/// found through the nearest go.mod as Go finds them.
+/// The in-repo packages the schema package takes mixins from (the imports
+/// it uses where mixins are built) that declare mixins, found through the
+/// nearest go.mod as Go finds them.
 fn mixin_packages(root: &Path, schema: &str) -> Vec<String> {
     let read_go = |dir: &str| -> Vec<(String, Vec<u8>)> {
         std::fs::read_dir(root.join(dir))
@@ -225,40 +226,17 @@ fn mixin_packages(root: &Path, schema: &str) -> Vec<String> {
             })
             .unwrap_or_default()
     };
-    // The nearest go.mod at or above the schema folder.
-    let mut folder = schema.to_string();
-    let (mod_dir, module) = loop {
-        let path = if folder.is_empty() {
-            root.join("go.mod")
-        } else {
-            root.join(&folder).join("go.mod")
-        };
-        if let Ok(text) = std::fs::read_to_string(&path) {
-            match crate::ent::module_path(&text) {
-                Some(m) => break (folder, m),
-                None => return Vec::new(),
-            }
-        }
-        if folder.is_empty() {
-            return Vec::new();
-        }
-        folder = folder
-            .rsplit_once('/')
-            .map_or(String::new(), |(p, _)| p.to_string());
+    let go_mod = crate::ent::find_go_module(schema, |p| {
+        Ok::<_, std::convert::Infallible>(std::fs::read_to_string(root.join(p)).ok())
+    });
+    let Ok(Some((mod_dir, module))) = go_mod else {
+        return Vec::new();
     };
     let schema_pkg = crate::ent::Package::parse(schema, read_go(schema));
     let mut out = Vec::new();
-    for import in schema_pkg.imports() {
-        let Some(rest) = import
-            .strip_prefix(&module)
-            .and_then(|r| r.strip_prefix('/'))
-        else {
+    for import in schema_pkg.mixin_imports() {
+        let Some(dir) = crate::ent::import_dir(&import, &mod_dir, &module) else {
             continue;
-        };
-        let dir = if mod_dir.is_empty() {
-            rest.to_string()
-        } else {
-            format!("{mod_dir}/{rest}")
         };
         if dir == schema {
             continue;
@@ -311,7 +289,9 @@ fn soft_delete_of(
         .collect();
     Some((
         tables.len(),
-        crate::sql::schema::most_common_soft_delete(tables.iter().copied()),
+        crate::sql::schema::most_common_soft_delete(&tables, |t, col| {
+            t.columns.iter().any(|c| c == col)
+        }),
     ))
 }
 

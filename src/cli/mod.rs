@@ -201,12 +201,12 @@ impl Global {
     /// Settings for commands that also work outside git: the repository is
     /// used for discovery when there is one.
     fn settings(&self) -> Result<Settings> {
-        let git = crate::git::Git::discover(&current_dir()?).ok();
+        let cwd = current_dir()?;
         let mut overrides = self.overrides();
-        if let Some(git) = &git {
-            overrides.tracked = Some(tracked_for_discovery(git));
+        if let Ok(git) = crate::git::Git::discover(&cwd) {
+            overrides.tracked = Some(tracked_for_discovery(&git));
         }
-        Settings::load(&current_dir()?, &overrides, &crate::rules::known_names())
+        Settings::load(&cwd, &overrides, &crate::rules::known_names())
     }
 
     /// Settings inside a repository: its work tree is the root, and the
@@ -260,15 +260,28 @@ fn open_dir(settings: &Settings) -> Result<(DiskDir, DirFormat)> {
 
 /// The directory summary line of a report.
 fn dir_summary(settings: &Settings, format: DirFormat) -> crate::report::DirSummary {
-    crate::report::DirSummary {
-        path: settings.rel(&settings.migrations_dir),
-        format: format.name().to_string(),
-        format_from: if settings.dir_format.is_some() {
-            "configured"
-        } else {
-            "detected"
-        },
-    }
+    crate::report::DirSummary::new(
+        &settings.rel(&settings.migrations_dir),
+        format,
+        settings.dir_format.is_some(),
+    )
+}
+
+/// The directory's `atlas.sum` as it is (`actual`) and as Atlas would write
+/// it, in the scope its configured or detected format gives.
+fn disk_sum(
+    settings: &Settings,
+    dir: &DiskDir,
+    format: DirFormat,
+    actual: Option<Vec<u8>>,
+) -> Result<crate::atlas_sum::DirSum> {
+    crate::atlas_sum::DirSum::compute(
+        format,
+        settings.dir_format.is_some(),
+        &dir.names,
+        actual,
+        |n| dir.read(n),
+    )
 }
 
 /// Writes to stdout, ignoring a closed pipe (`migguard ... | head`).

@@ -1,7 +1,7 @@
 //! `migguard validate`: `atlas.sum` integrity of each directory on disk.
 
 use super::{dir_summary, open_dir, Global};
-use crate::atlas_sum::{DirSum, FILE_NAME};
+use crate::atlas_sum::FILE_NAME;
 use crate::error::Result;
 use crate::report::{Mode, Report};
 use crate::rules::sum_drift;
@@ -24,13 +24,7 @@ pub fn run(global: &Global) -> Result<i32> {
             ));
             continue;
         }
-        let sum = DirSum::compute(
-            format,
-            settings.dir_format.is_some(),
-            &dir.names,
-            actual,
-            |n| dir.read(n),
-        )?;
+        let sum = super::disk_sum(&settings, &dir, format, actual)?;
         let sum_path = settings.rel(&dir.path.join(FILE_NAME));
         report.files += sum.files_hashed + usize::from(sum.actual.is_some());
         if let Some(bytes) = &sum.actual {

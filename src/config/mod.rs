@@ -62,7 +62,6 @@ pub struct Settings {
     pub root: PathBuf,
     pub config: Config,
     pub config_path: Option<PathBuf>,
-    pub atlas_hcl: Option<AtlasHcl>,
     /// Every migration directory of the run, sorted by path.
     pub dirs: Vec<MigrationDir>,
     /// The directory this view of the settings is about (see `for_dir`).
@@ -106,15 +105,10 @@ impl Settings {
         // atlas.hcl files: the root's (an error in it is exit 2), then those
         // in sub-folders that git tracks (one that cannot be read is noted).
         let hcl_path = root.join("atlas.hcl");
-        let atlas_hcl = if hcl_path.is_file() {
-            let text = std::fs::read_to_string(&hcl_path).map_err(|e| Error::read(&hcl_path, e))?;
-            Some(AtlasHcl::parse(&hcl_path, &text)?)
-        } else {
-            None
-        };
         let mut hcls: Vec<(String, AtlasHcl)> = Vec::new();
-        if let Some(a) = &atlas_hcl {
-            hcls.push((String::new(), a.clone()));
+        if hcl_path.is_file() {
+            let text = std::fs::read_to_string(&hcl_path).map_err(|e| Error::read(&hcl_path, e))?;
+            hcls.push((String::new(), AtlasHcl::parse(&hcl_path, &text)?));
         }
         let tracked: &[String] = overrides.tracked.as_deref().unwrap_or(&[]);
         for file in tracked.iter().filter(|p| p.ends_with("/atlas.hcl")) {
@@ -295,7 +289,6 @@ impl Settings {
             root,
             config,
             config_path,
-            atlas_hcl,
             migrations_dir: first.path.clone(),
             dir_format: first.format,
             dir_origin: first.origin.clone(),
@@ -365,14 +358,6 @@ fn rel_of(root: &Path, path: &Path) -> String {
         Ok(r) => r.to_string_lossy().replace('\\', "/"),
         Err(_) => display_path(path),
     }
-}
-
-/// The migration format from the file names alone: golang-migrate when
-/// `.up.sql` / `.down.sql` files exist, Flyway when every SQL file is named
-/// as Flyway names them, else Atlas's own. See `detect_format_from` for the
-/// contents.
-pub fn detect_format<'a>(names: impl IntoIterator<Item = &'a str>) -> DirFormat {
-    detect_format_from(names, |_| None)
 }
 
 /// The migration format when nothing configures it, from the names and the
@@ -494,7 +479,7 @@ fn check_paths(root: &Path, config: &Config, origin: &str) -> Result<()> {
     paths.extend(config.ent.schema.iter());
     paths.extend(config.ent.mixin_packages.iter());
     for g in &config.generated {
-        paths.extend(g.paths.iter().chain(&g.sources));
+        paths.extend(g.paths.iter().chain(&g.sources).chain(&g.exclude));
     }
     for p in paths {
         inside_root(root, p, origin)?;
@@ -529,21 +514,24 @@ mod tests {
     #[test]
     fn detects_formats_from_names() {
         assert_eq!(
-            detect_format(["1_a.up.sql", "atlas.sum"]),
+            detect_format_from(["1_a.up.sql", "atlas.sum"], |_| None),
             DirFormat::GolangMigrate
         );
-        assert_eq!(detect_format(["1_a.sql"]), DirFormat::Atlas);
+        assert_eq!(detect_format_from(["1_a.sql"], |_| None), DirFormat::Atlas);
         assert_eq!(
-            detect_format([
-                "V1__init.sql",
-                "V1_1__more.sql",
-                "U1__init.sql",
-                "R__views.sql"
-            ]),
+            detect_format_from(
+                [
+                    "V1__init.sql",
+                    "V1_1__more.sql",
+                    "U1__init.sql",
+                    "R__views.sql"
+                ],
+                |_| None
+            ),
             DirFormat::Flyway
         );
         assert_eq!(
-            detect_format(["V1__init.sql", "2_other.sql"]),
+            detect_format_from(["V1__init.sql", "2_other.sql"], |_| None),
             DirFormat::Atlas
         );
     }

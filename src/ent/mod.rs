@@ -1162,6 +1162,50 @@ pub fn module_path(go_mod: &str) -> Option<String> {
         .filter(|m| !m.is_empty())
 }
 
+/// The nearest `go.mod` at or above repository folder `dir`: its folder and
+/// module path. `read` gives a file's text, `None` when there is no such
+/// file; a `go.mod` without a module line ends the search.
+pub fn find_go_module<E>(
+    dir: &str,
+    mut read: impl FnMut(&str) -> std::result::Result<Option<String>, E>,
+) -> std::result::Result<Option<(String, String)>, E> {
+    let mut folder = dir.trim_end_matches('/').to_string();
+    loop {
+        let path = if folder.is_empty() {
+            "go.mod".to_string()
+        } else {
+            format!("{folder}/go.mod")
+        };
+        if let Some(text) = read(&path)? {
+            return Ok(module_path(&text).map(|m| (folder, m)));
+        }
+        if folder.is_empty() {
+            return Ok(None);
+        }
+        folder = folder
+            .rsplit_once('/')
+            .map_or(String::new(), |(p, _)| p.to_string());
+    }
+}
+
+/// The repository folder of an import path, when it lies under `module`
+/// (declared by the `go.mod` in folder `mod_dir`), as Go resolves it.
+pub fn import_dir(import: &str, mod_dir: &str, module: &str) -> Option<String> {
+    let rest = if import == module {
+        ""
+    } else {
+        import.strip_prefix(module)?.strip_prefix('/')?
+    };
+    Some(
+        [mod_dir, rest]
+            .iter()
+            .filter(|p| !p.is_empty())
+            .copied()
+            .collect::<Vec<_>>()
+            .join("/"),
+    )
+}
+
 /// The `Target` of the `gen.Config` an `entc.go` passes to `entc.Generate`
 /// (where ent writes the generated code), as written.
 pub fn entc_target(src: &[u8]) -> Option<String> {
@@ -1188,14 +1232,6 @@ impl Package {
     /// methods that is not a schema or view).
     pub fn has_mixins(&self) -> bool {
         self.types.values().any(|t| t.kind == Kind::Mixin)
-    }
-
-    /// Import paths of its files.
-    pub fn imports(&self) -> BTreeSet<String> {
-        self.files
-            .iter()
-            .flat_map(|f| f.imports.values().cloned())
-            .collect()
     }
 }
 
@@ -1405,6 +1441,26 @@ fn pluralize(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn go_modules_and_import_folders() {
+        let files = |p: &str| -> Result<Option<String>, ()> {
+            Ok((p == "backend/go.mod").then(|| "module example.com/x/backend\n".to_string()))
+        };
+        assert_eq!(
+            find_go_module("backend/internal/ent/schema", files),
+            Ok(Some(("backend".into(), "example.com/x/backend".into())))
+        );
+        assert_eq!(find_go_module("other/schema", files), Ok(None));
+        let dir = |i: &str| import_dir(i, "backend", "example.com/x/backend");
+        assert_eq!(
+            dir("example.com/x/backend/pkg/m").as_deref(),
+            Some("backend/pkg/m")
+        );
+        assert_eq!(dir("example.com/x/backend").as_deref(), Some("backend"));
+        assert_eq!(dir("example.com/x/backendish/m"), None);
+        assert_eq!(dir("entgo.io/ent"), None);
+    }
 
     #[test]
     fn module_paths_of_go_mod() {

@@ -104,6 +104,18 @@ pub struct DirSummary {
     pub format_from: &'static str,
 }
 
+impl DirSummary {
+    /// `path` relative to the root (`.` for the root itself), its format,
+    /// and whether the format was configured.
+    pub fn new(path: &str, format: crate::migrations::DirFormat, configured: bool) -> DirSummary {
+        DirSummary {
+            path: if path.is_empty() { "." } else { path }.to_string(),
+            format: format.name().to_string(),
+            format_from: if configured { "configured" } else { "detected" },
+        }
+    }
+}
+
 impl Report {
     pub fn new(mode: Mode) -> Report {
         Report {

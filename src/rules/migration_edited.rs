@@ -53,8 +53,17 @@ finding with `-- migguard:ignore migration-edited <reason>` above the statement.
 
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
     let mut found: Vec<Finding> = Vec::new();
-    let out_all = out;
-    let out = &mut found;
+    file_findings(ctx, severity, &mut found)?;
+    if found.len() <= SQUASH_THRESHOLD {
+        out.append(&mut found);
+        return Ok(());
+    }
+    squash(ctx, severity, &found, out);
+    Ok(())
+}
+
+/// One finding per created file deleted, renamed or edited.
+fn file_findings(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
     for change in ctx.dir_changes() {
         // The old path of a deletion or rename: gone from a created file.
         let gone = match &change.kind {
@@ -116,11 +125,11 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
         }
         out.push(f);
     }
-    if found.len() <= SQUASH_THRESHOLD {
-        out_all.append(&mut found);
-        return Ok(());
-    }
-    // A squash: one finding for the directory, not one per file.
+    Ok(())
+}
+
+/// A squash: one finding for the directory, not one per file.
+fn squash(ctx: &CheckContext, severity: Severity, found: &[Finding], out: &mut Vec<Finding>) {
     let new_files = ctx.new_migrations();
     let at = new_files
         .first()
@@ -140,7 +149,7 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
     } else {
         ctx.dir.as_str()
     };
-    out_all.push(
+    out.push(
         Finding::new(
             RULE.name,
             severity,
@@ -157,7 +166,6 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
             "if the squash is deliberate, accept it in review: add `-- migguard:ignore-file migration-edited <reason>` to the leading comments of {at}, and baseline every database that ran the old migrations; otherwise restore them"
         )),
     );
-    Ok(())
 }
 
 /// More findings than this in one run of the rule are a squash.

@@ -46,23 +46,16 @@ pub const SOFT_DELETE_COLUMNS: [&str; 8] = [
     "deleted_date",
 ];
 
-/// The soft-delete column most `tables` carry, with how many carry it (the
-/// first listed wins a tie); `None` when none carries one.
-pub fn most_common_soft_delete<'a>(
-    tables: impl IntoIterator<Item = &'a Table>,
+/// The soft-delete column most `items` (tables, ent schemas) carry, with how
+/// many carry it (the first listed wins a tie); `None` when none carries
+/// one. `has(item, column)` says whether an item has a column.
+pub fn most_common_soft_delete<T>(
+    items: &[T],
+    has: impl Fn(&T, &str) -> bool,
 ) -> Option<(usize, &'static str)> {
-    let tables: Vec<&Table> = tables.into_iter().collect();
     SOFT_DELETE_COLUMNS
         .iter()
-        .map(|col| {
-            (
-                tables
-                    .iter()
-                    .filter(|t| t.columns.iter().any(|c| c == col))
-                    .count(),
-                *col,
-            )
-        })
+        .map(|col| (items.iter().filter(|i| has(i, col)).count(), *col))
         .fold(None, |best: Option<(usize, &str)>, c| match best {
             Some(b) if b.0 >= c.0 => Some(b),
             _ => Some(c),
