@@ -96,15 +96,28 @@ fn no_convention_no_findings_and_the_summary_says_why() {
 
 #[test]
 fn a_detected_convention_is_on_and_can_be_turned_off() {
+    // A bare majority is a team that soft-deletes some tables: off.
     let g = repo(
         GM,
         "CREATE TABLE a (id int, deleted_at timestamptz);\nCREATE TABLE b (id int, deleted_at timestamptz);\nCREATE TABLE c (id int);\n",
     );
     g.add_migration("20240201000000_d", "CREATE TABLE d (id int);\n");
     let (code, doc) = run(&g, &[]);
+    assert_eq!((code, found(&doc).len()), (0, 0), "{doc}");
+    assert!(
+        notes(&doc).contains("off, only 2 of 3 tables before this change have deleted_at"),
+        "{doc}"
+    );
+    // Three quarters: on.
+    let g = repo(
+        GM,
+        "CREATE TABLE a (id int, deleted_at timestamptz);\nCREATE TABLE b (id int, deleted_at timestamptz);\nCREATE TABLE e (id int, deleted_at timestamptz);\nCREATE TABLE c (id int);\n",
+    );
+    g.add_migration("20240201000000_d", "CREATE TABLE d (id int);\n");
+    let (code, doc) = run(&g, &[]);
     assert_eq!(code, 1, "{doc}");
     assert!(
-        notes(&doc).contains("on, 2 of 3 tables before this change have deleted_at (detected)"),
+        notes(&doc).contains("on, 3 of 4 tables before this change have deleted_at (detected)"),
         "{doc}"
     );
     let f = found(&doc);
@@ -243,13 +256,13 @@ fn init_writes_the_detected_convention() {
     let on = GitRepo::new();
     on.add_migration(
         "20240101000000_init",
-        "CREATE TABLE \"a\" (\"id\" int, \"deletedAt\" timestamptz);\nCREATE TABLE \"b\" (\"id\" int, \"deletedAt\" timestamptz);\nCREATE TABLE \"c\" (\"id\" int);\n",
+        "CREATE TABLE \"a\" (\"id\" int, \"deletedAt\" timestamptz);\nCREATE TABLE \"b\" (\"id\" int, \"deletedAt\" timestamptz);\nCREATE TABLE \"e\" (\"id\" int, \"deletedAt\" timestamptz);\nCREATE TABLE \"c\" (\"id\" int);\n",
     );
     on.commit_all("main");
     on.migguard().arg("init").assert().code(0);
     let text = String::from_utf8(on.repo.read(".migguard.yaml")).unwrap();
     assert!(
-        text.contains("  # Detected: 2 of 3 tables carry deletedAt.\n  soft_delete: true\n  soft_delete_column: deletedAt\n"),
+        text.contains("  # Detected: 3 of 4 tables carry deletedAt.\n  soft_delete: true\n  soft_delete_column: deletedAt\n"),
         "{text}"
     );
     // The written config enforces it.

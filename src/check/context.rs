@@ -131,8 +131,8 @@ impl<'a> CheckContext<'a> {
 
     /// The soft-delete convention: configured (`conventions.soft_delete`,
     /// `conventions.soft_delete_column`), else detected from the tables that
-    /// exist before the change: on when most of them carry one soft-delete
-    /// column (or, with no table yet, most ent schemas get one). The
+    /// exist before the change: on when at least three quarters of them carry
+    /// one soft-delete column (or, with no table yet, of the ent schemas). The
     /// summary says which and why.
     pub fn soft_delete(&self) -> Result<Arc<SoftDelete>> {
         if let Some(hit) = self.soft_delete.get() {
@@ -220,7 +220,7 @@ impl<'a> CheckContext<'a> {
             " before this change"
         };
         Ok(match best {
-            Some((n, col)) if total > 0 && n * 2 > total => SoftDelete {
+            Some((n, col)) if crate::sql::schema::is_soft_delete_convention(n, total) => SoftDelete {
                 on: true,
                 column: col.to_string(),
                 reason: format!("on, {n} of {total} {what}{before} have {col} (detected)"),
@@ -229,7 +229,7 @@ impl<'a> CheckContext<'a> {
                 on: false,
                 column: col.to_string(),
                 reason: format!(
-                    "off, only {n} of {total} {what}{before} have {col} (detected; conventions.soft_delete: true enforces it)"
+                    "off, only {n} of {total} {what}{before} have {col} (detected: the convention needs three quarters; conventions.soft_delete: true enforces it)"
                 ),
             },
             None if total > 0 => SoftDelete {
@@ -240,7 +240,7 @@ impl<'a> CheckContext<'a> {
             _ => SoftDelete {
                 on: false,
                 column: "deleted_at".into(),
-                reason: format!("off, no table{before} to detect it from (conventions.soft_delete: true enforces it)"),
+                reason: format!("off, no table read{before} to detect it from (conventions.soft_delete: true enforces it)"),
             },
         })
     }

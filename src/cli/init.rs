@@ -387,11 +387,15 @@ pub fn render(layout: &Layout) -> String {
     }
     y.push_str("conventions:\n");
     match layout.soft_delete {
-        Some((total, Some((n, col)))) if n * 2 > total => y.push_str(&format!(
-            "  # Detected: {n} of {total} tables carry {col}.\n  soft_delete: true\n  soft_delete_column: {col}\n"
-        )),
+        Some((total, Some((n, col))))
+            if crate::sql::schema::is_soft_delete_convention(n, total) =>
+        {
+            y.push_str(&format!(
+                "  # Detected: {n} of {total} tables carry {col}.\n  soft_delete: true\n  soft_delete_column: {col}\n"
+            ))
+        }
         Some((total, found)) if total > 0 => y.push_str(&format!(
-            "  # Detected: {} of {total} tables carry a soft-delete column: not the team's convention.\n  soft_delete: false\n  # soft_delete_column: deleted_at\n",
+            "  # Detected: {} of {total} tables carry a soft-delete column: fewer than three quarters, not the team's convention.\n  soft_delete: false\n  # soft_delete_column: deleted_at\n",
             found.map_or(0, |(n, _)| n)
         )),
         _ => y.push_str(

@@ -48,9 +48,11 @@ CREATE TABLE "invoices" ("id" character(26) NOT NULL, "namespace" character vary
 
 ## When it runs
 Only where the team has the convention: when `conventions.soft_delete: true`
-or `conventions.soft_delete_column` is set, or, with neither, when most tables
+or `conventions.soft_delete_column` is set, or, with neither, when at least
+three quarters of the tables
 that exist before the change carry one soft-delete column (`deleted_at`,
-`deletedAt`, `deleted_on`, ...; with no table yet, most ent schemas). The
+`deletedAt`, `deleted_on`, ...; with no table yet, of the ent schemas). A bare
+majority is not enough: such a team soft-deletes some tables, not all. The
 summary says which and why (`soft-delete convention: on, 212 of 240 tables
 have deleted_at (detected)`); `conventions.soft_delete: false` turns it off.
 Column names compare as PostgreSQL compares identifiers: an unquoted

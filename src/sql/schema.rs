@@ -46,6 +46,14 @@ pub const SOFT_DELETE_COLUMNS: [&str; 8] = [
     "deleted_date",
 ];
 
+/// Whether `n` of `total` tables (or ent schemas) carrying one soft-delete
+/// column make it the team's convention: at least three quarters of them. A
+/// bare majority is a team that soft-deletes some tables, not every one (real
+/// repositories: 11 of 20 at chainloop, 77 of 89 at OpenMeter).
+pub fn is_soft_delete_convention(n: usize, total: usize) -> bool {
+    total > 0 && n * 4 >= total * 3
+}
+
 /// The soft-delete column most `items` (tables, ent schemas) carry, with how
 /// many carry it (the first listed wins a tie); `None` when none carries
 /// one. `has(item, column)` says whether an item has a column.
