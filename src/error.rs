@@ -31,6 +31,10 @@ pub enum Error {
     },
     #[error("{0}")]
     Usage(String),
+    /// The pull/merge-request comment could not be posted (the report was
+    /// printed already).
+    #[error("comment: {0}")]
+    Comment(String),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -5,12 +5,15 @@
 //! - [`migrations`]: the migration directory: formats, versions, files
 //! - [`atlas_sum`]: `atlas.sum` computed byte-exactly, parsed, diagnosed
 //! - [`rules`]: one file per rule, listed in one place → [`findings`]
-//! - [`report`]: findings rendered as human, JSON or GitHub output
+//! - [`report`]: findings rendered as human, JSON, SARIF, GitHub, GitLab or
+//!   markdown output
+//! - `comment`: the markdown report as a pull/merge-request comment
 //! - [`cli`]: one module per command; exit codes
 
 pub mod atlas_sum;
 pub mod check;
 pub mod cli;
+pub mod comment;
 pub mod config;
 pub mod devdb;
 pub mod ent;

@@ -10,8 +10,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -45,84 +44,36 @@ fn tcp_proxy(socket: std::path::PathBuf) -> u16 {
 /// One request: "METHOD PATH" and its body.
 type Log = Arc<Mutex<Vec<(String, String)>>>;
 
-fn respond(stream: &mut TcpStream, status: &str, body: &str) {
-    let _ = write!(
-        stream,
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
-        body.len()
-    );
-}
-
-fn serve(stream: TcpStream, log: Log, pg_port: u16) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut stream = stream;
-    loop {
-        let mut request_line = String::new();
-        if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
-            return;
-        }
-        let mut length = 0;
-        loop {
-            let mut header = String::new();
-            if reader.read_line(&mut header).unwrap_or(0) == 0 {
-                return;
-            }
-            if header.trim().is_empty() {
-                break;
-            }
-            if let Some((k, v)) = header.split_once(':') {
-                if k.eq_ignore_ascii_case("content-length") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-        }
-        let mut body = vec![0; length];
-        if reader.read_exact(&mut body).is_err() {
-            return;
-        }
-        let mut words = request_line.split_whitespace();
-        let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
-        // Drop the API version prefix (/v1.47/...) and the query.
-        let path = target.split('?').next().unwrap_or("");
-        let path = match path.strip_prefix("/v1.") {
+/// A fake engine on a TCP port; its request log.
+fn fake_engine(pg_port: u16) -> (u16, Log) {
+    let log: Log = Arc::default();
+    let shared = log.clone();
+    let port = common::fake_http::start(move |r| {
+        // Drop the API version prefix (/v1.47/...).
+        let path = match r.path.strip_prefix("/v1.") {
             Some(rest) => &rest[rest.find('/').unwrap_or(0)..],
-            None => path,
+            None => r.path.as_str(),
         };
-        log.lock().unwrap().push((
-            format!("{method} {path}"),
-            String::from_utf8_lossy(&body).to_string(),
-        ));
-        match (method, path) {
-            ("POST", "/containers/create") => respond(
-                &mut stream,
+        shared
+            .lock()
+            .unwrap()
+            .push((format!("{} {path}", r.method), r.body.clone()));
+        let (status, body) = match (r.method.as_str(), path) {
+            ("POST", "/containers/create") => (
                 "201 Created",
-                r#"{"Id":"fake-pg","Warnings":[]}"#,
+                r#"{"Id":"fake-pg","Warnings":[]}"#.to_string(),
             ),
-            ("POST", "/containers/fake-pg/start") => respond(&mut stream, "204 No Content", ""),
-            ("GET", "/containers/fake-pg/json") => respond(
-                &mut stream,
+            ("POST", "/containers/fake-pg/start") => ("204 No Content", String::new()),
+            ("GET", "/containers/fake-pg/json") => (
                 "200 OK",
-                &format!(
+                format!(
                     r#"{{"Id":"fake-pg","State":{{"Status":"running","Running":true}},"NetworkSettings":{{"Ports":{{"5432/tcp":[{{"HostIp":"0.0.0.0","HostPort":"{pg_port}"}}]}}}}}}"#
                 ),
             ),
-            ("DELETE", "/containers/fake-pg") => respond(&mut stream, "204 No Content", ""),
-            _ => respond(&mut stream, "404 Not Found", r#"{"message":"not found"}"#),
-        }
-    }
-}
-
-/// A fake engine on a TCP port; its request log.
-fn fake_engine(pg_port: u16) -> (u16, Log) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let log: Log = Arc::default();
-    let shared = log.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let log = shared.clone();
-            std::thread::spawn(move || serve(stream, log, pg_port));
-        }
+            ("DELETE", "/containers/fake-pg") => ("204 No Content", String::new()),
+            _ => ("404 Not Found", r#"{"message":"not found"}"#.to_string()),
+        };
+        (status.to_string(), body)
     });
     (port, log)
 }

@@ -40,5 +40,5 @@ pub fn run(global: &Global, args: &CheckArgs) -> Result<i32> {
     let runs = |name: &str| global.runs(name).unwrap_or(false);
     let mut report = check::run(&settings, &git, &options, &runs)?;
     report.verbose = args.verbose;
-    global.emit(&report)
+    global.emit("check", &report)
 }

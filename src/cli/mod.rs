@@ -65,6 +65,12 @@ pub struct Global {
     /// Which findings make the exit code 1
     #[arg(long = "fail-on", global = true, value_enum, default_value_t = FailOn::Error)]
     fail_on: FailOn,
+    /// Also post the markdown report as a pull/merge-request comment, edited on later runs
+    #[arg(long, global = true, value_enum, value_name = "FORGE")]
+    comment: Option<crate::comment::Forge>,
+    /// The pull/merge request for --comment (default: from the CI environment)
+    #[arg(long, global = true, value_name = "N", requires = "comment")]
+    pr: Option<u64>,
 }
 
 fn parse_report(s: &str) -> std::result::Result<(Format, PathBuf), String> {
@@ -143,11 +149,12 @@ impl Global {
         }
     }
 
-    /// Prints the report in the main format, writes every `--report`, and
-    /// returns the exit code `--fail-on` asks for.
-    /// The main report is printed first, so a report file that cannot be
-    /// written (exit 2) never hides the findings.
-    fn emit(&self, report: &Report) -> Result<i32> {
+    /// Prints the report in the main format, writes every `--report`, posts
+    /// the `--comment` of `command`, and returns the exit code `--fail-on`
+    /// asks for. The main report is printed first, so a report file that
+    /// cannot be written or a comment that cannot be posted (exit 2) never
+    /// hides the findings.
+    fn emit(&self, command: &str, report: &Report) -> Result<i32> {
         print(&report.render(self.report_format(), self.color(), self.quiet));
         for (format, path) in &self.reports {
             let text = report.render(*format, false, false);
@@ -155,6 +162,12 @@ impl Global {
                 std::fs::create_dir_all(parent).map_err(|e| Error::write(parent, e))?;
             }
             crate::fsutil::write_atomic(path, text.as_bytes())?;
+        }
+        if let Some(forge) = self.comment {
+            let (number, outcome) = crate::comment::post(forge, self.pr, command, report)?;
+            if !self.quiet {
+                eprintln!("{}", crate::comment::describe(forge, number, &outcome));
+            }
         }
         Ok(report.exit_code_for(self.fail_on))
     }

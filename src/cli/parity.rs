@@ -159,7 +159,7 @@ pub fn run(global: &Global, args: &ParityArgs) -> Result<i32> {
     }
     report.findings = with_configured_severity(&settings, findings);
     report.sort();
-    global.emit(&report)
+    global.emit("parity", &report)
 }
 
 /// The up files of the migrations on the merge base of `rev` and `HEAD`

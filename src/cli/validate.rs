@@ -43,5 +43,5 @@ pub fn run(global: &Global) -> Result<i32> {
         }
     }
     report.sort();
-    global.emit(&report)
+    global.emit("validate", &report)
 }

@@ -13,6 +13,9 @@ use std::sync::Arc;
 
 use crate::findings::{Finding, Severity};
 
+/// GitHub's limit for one comment, which the markdown report keeps to.
+pub const MARKDOWN_LIMIT: usize = markdown::LIMIT;
+
 /// `--format`: how the report is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -187,5 +190,10 @@ impl Report {
             Format::Gitlab => gitlab::render(self),
             Format::Markdown => markdown::render(self),
         }
+    }
+
+    /// The markdown report cut to at most `limit` bytes (a comment's room).
+    pub fn render_markdown_within(&self, limit: usize) -> String {
+        markdown::render_within(self, limit)
     }
 }

@@ -2,6 +2,8 @@
 //! migguard binary run inside it with a clean environment.
 #![allow(dead_code)]
 
+pub mod fake_http;
+
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
