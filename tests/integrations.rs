@@ -281,6 +281,17 @@ fn assert_cli_accepts(command: &str) {
     while let (Some(a), Some(b)) = (command.find("${{"), command.find("}}")) {
         command.replace_range(a..b + 2, "EXPR");
     }
+    // A shell `${VAR:+words}` stands for its words (the variable set);
+    // any other `${VAR}` is one word.
+    while let Some(a) = command.find("${") {
+        let b = a + command[a..].find('}').unwrap();
+        let inner = command[a + 2..b].to_string();
+        let words = match inner.split_once(":+") {
+            Some((_, alt)) => alt.to_string(),
+            None => "VALUE".to_string(),
+        };
+        command.replace_range(a..=b, &words);
+    }
     let command = command.as_str();
     let words: Vec<&str> = command
         .split(['>', '|', ';'])
@@ -318,21 +329,17 @@ fn migguard_commands(yaml: &serde_yaml_ng::Value, out: &mut Vec<String>) {
 
 #[test]
 fn ci_templates_parse_and_use_real_commands() {
-    for (file, must) in [
-        (
-            "ci/github-actions.yml",
-            vec![
-                "--base",
-                "--report sarif=migguard.sarif",
-                "--report \"markdown=$GITHUB_STEP_SUMMARY\"",
-                "fetch-depth: 0",
-            ],
-        ),
-        (
-            "ci/gitlab-ci.yml",
-            vec!["--base", "--format gitlab", "codequality", "GIT_DEPTH: 0"],
-        ),
-    ] {
+    for (file, must) in [(
+        "ci/gitlab-ci.yml",
+        vec![
+            "--base",
+            "--report gitlab=gl-code-quality-report.json",
+            "codequality",
+            "GIT_DEPTH: 0",
+            "sha256sum -c",
+            "--comment gitlab",
+        ],
+    )] {
         let text = std::fs::read_to_string(manifest().join(file)).unwrap();
         let yaml: serde_yaml_ng::Value =
             serde_yaml_ng::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
@@ -346,6 +353,36 @@ fn ci_templates_parse_and_use_real_commands() {
             assert_cli_accepts(&c);
         }
     }
+}
+
+#[test]
+fn the_github_template_is_one_step_of_the_action() {
+    let text = std::fs::read_to_string(manifest().join("ci/github-actions.yml")).unwrap();
+    let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    let steps = yaml["jobs"]["migguard"]["steps"].as_sequence().unwrap();
+    let uses: Vec<&str> = steps.iter().filter_map(|s| s["uses"].as_str()).collect();
+    assert!(
+        uses.iter().any(|u| u.starts_with("OWNER/migguard@")),
+        "{uses:?}"
+    );
+    assert!(
+        steps.iter().all(|s| s.get("run").is_none()),
+        "no compiling, no second run"
+    );
+    for must in [
+        "fetch-depth: 0",
+        "pull-requests: write",
+        "sarif_file: migguard.sarif",
+    ] {
+        assert!(text.contains(must), "{must}");
+    }
+    // The action's defaults write the SARIF file the upload step reads.
+    let action = std::fs::read_to_string(manifest().join("action.yml")).unwrap();
+    let action: serde_yaml_ng::Value = serde_yaml_ng::from_str(&action).unwrap();
+    assert_eq!(
+        action["inputs"]["sarif"]["default"].as_str(),
+        Some("migguard.sarif")
+    );
 }
 
 #[test]

@@ -32,16 +32,20 @@ pub fn render_within(report: &Report, limit: usize) -> String {
             head.push_str(&format!("| `{rule}` | {n} |\n"));
         }
     }
+    // The directories and the notes, one list item each (consecutive
+    // lines would run together into one paragraph).
+    if !report.dirs.is_empty() || !report.notes.is_empty() {
+        head.push('\n');
+    }
     for d in &report.dirs {
         head.push_str(&format!(
-            "\nDirectory `{}`: {} format ({}).",
+            "- directory `{}`: {} format ({})\n",
             d.path, d.format, d.format_from
         ));
     }
     for n in &report.notes {
-        head.push_str(&format!("\n> {}", n.replace('\n', " ")));
+        head.push_str(&format!("- {}\n", n.replace('\n', " ")));
     }
-    head.push('\n');
     let mut by_file: BTreeMap<&str, Vec<&Finding>> = BTreeMap::new();
     for f in &report.findings {
         by_file.entry(f.path.as_str()).or_default().push(f);
@@ -88,7 +92,11 @@ fn finding(report: &Report, f: &Finding) -> String {
         if let Some(code) = text.lines().nth(line.saturating_sub(1)) {
             let code: String = code.chars().take(300).collect();
             let fence = if code.contains("```") { "````" } else { "```" };
-            let lang = if f.path.ends_with(".go") { "go" } else { "sql" };
+            let lang = match f.path.rsplit_once('.').map(|(_, ext)| ext) {
+                Some("go") => "go",
+                Some("sql") => "sql",
+                _ => "",
+            };
             s.push_str(&format!("  {fence}{lang}\n  {code}\n  {fence}\n"));
         }
     }
@@ -138,6 +146,57 @@ mod tests {
             "{text}"
         );
         assert!(render(&report(0)).contains("No findings."));
+    }
+
+    /// A whole report as a reviewer reads it: two files, an error with its
+    /// statement and help, a warning without a line, the directory and a
+    /// note.
+    #[test]
+    fn snapshot_of_a_real_report() {
+        let mut r = Report::new(Mode::Base);
+        r.dirs.push(crate::report::DirSummary::new(
+            "db/migrations",
+            crate::migrations::DirFormat::GolangMigrate,
+            true,
+        ));
+        r.notes.push(
+            "soft-delete convention in db/migrations: on, 12 of 12 tables before this change have deleted_at (detected)"
+                .to_string(),
+        );
+        r.add_source(
+            "db/migrations/20240301000000_orders.up.sql",
+            b"-- create orders\nCREATE TABLE \"orders\" (\"id\" bigint NOT NULL, PRIMARY KEY (\"id\"));\n",
+        );
+        let mut f = Finding::new(
+            "missing-soft-delete",
+            Severity::Error,
+            "db/migrations/20240301000000_orders.up.sql",
+            "table \"orders\" is created without \"deleted_at\" (the soft-delete convention of this directory)",
+        )
+        .help("add `field.Time(\"deleted_at\").Optional().Nillable()` (or the team's mixin) to the ent schema and regenerate the migration");
+        f.line = Some(2);
+        r.findings.push(f);
+        r.findings.push(
+            Finding::new(
+                "missing-down",
+                Severity::Warn,
+                "db/migrations/20240301000000_orders.up.sql",
+                "no 20240301000000_orders.down.sql beside it: this migration cannot be rolled back",
+            )
+            .help("add 20240301000000_orders.down.sql that reverts it"),
+        );
+        let mut edited = Finding::new(
+            "migration-edited",
+            Severity::Error,
+            "db/migrations/20240101000000_init.up.sql",
+            "20240101000000_init.up.sql differs from the file on main: a migration that may have run already was edited",
+        )
+        .help("revert the edit and put the change in a new migration");
+        edited.line = Some(1);
+        r.findings.push(edited);
+        r.sort();
+        insta::assert_snapshot!(render(&r));
+        insta::assert_snapshot!("cut", render_within(&r, 900));
     }
 
     #[test]
