@@ -1,0 +1,928 @@
+//! Atlas's migration analyzers (`atlas migrate lint`), statement by
+//! statement: `destructive` (DS101–DS103), `data_depend` (MF101, MF103,
+//! MF104), `incompatible` (BC101, BC102) and `condrop` (CD101), with the codes
+//! and the wording of Atlas's own diagnostics, and `-- atlas:nolint` read the
+//! way Atlas reads it.
+//!
+//! Atlas judges each file against a dev database holding every earlier file.
+//! Here a model of the schema (tables, their columns with nullability, their
+//! foreign keys, schemas) is replayed file by file instead, and each object
+//! remembers whether the change created it: only objects that exist on the
+//! base side are ever "dropped", "renamed" or "made NOT NULL". A statement
+//! sqlparser cannot read changes nothing in the model and is never judged;
+//! an object the model does not know (created by such a statement) is never
+//! reported. MF102 (an index turned unique by one statement) cannot happen in
+//! PostgreSQL SQL, where a unique index is always created anew (MF101).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
+
+use sqlparser::ast::{
+    AlterColumnOperation, AlterTableOperation, AssignmentTarget, ColumnDef, ColumnOption,
+    CreateTable, Expr, ObjectType, RenameTableNameKind, Statement, TableConstraint, TableFactor,
+};
+
+use super::normalize::ident_name;
+use super::parse::{ParsedFile, Stmt};
+use super::schema::object_name;
+
+/// An Atlas analyzer: its name is what `-- atlas:nolint NAME` skips.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Analyzer {
+    Destructive,
+    DataDepend,
+    Incompatible,
+    ConDrop,
+}
+
+impl Analyzer {
+    pub fn name(self) -> &'static str {
+        match self {
+            Analyzer::Destructive => "destructive",
+            Analyzer::DataDepend => "data_depend",
+            Analyzer::Incompatible => "incompatible",
+            Analyzer::ConDrop => "condrop",
+        }
+    }
+}
+
+/// One diagnostic: Atlas's code and text, on one statement of a new
+/// migration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diag {
+    pub code: &'static str,
+    pub analyzer: Analyzer,
+    pub path: String,
+    /// The statement's first line and byte span.
+    pub line: usize,
+    pub span: Range<usize>,
+    pub message: String,
+    /// The table (or `table.column`) it is about.
+    pub subject: String,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Column {
+    not_null: bool,
+    /// Added by the change (a new migration).
+    new: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Table {
+    columns: BTreeMap<String, Column>,
+    /// Foreign keys by constraint name: their local columns, and whether the
+    /// change added them.
+    foreign_keys: BTreeMap<String, (Vec<String>, bool)>,
+    new: bool,
+}
+
+/// The replayed schema and the diagnostics of the new migrations so far.
+#[derive(Debug, Clone)]
+pub struct Lint {
+    tables: BTreeMap<String, Table>,
+    /// Schemas by name, and whether the change created them.
+    schemas: BTreeMap<String, bool>,
+    pub diags: Vec<Diag>,
+    /// Diagnostics an `atlas:nolint` directive skipped.
+    pub skipped: usize,
+    /// Columns (table, column) an earlier `UPDATE` of the current file set
+    /// on every row that was NULL: `SET NOT NULL` after it cannot fail.
+    filled: BTreeSet<(String, String)>,
+}
+
+impl Default for Lint {
+    fn default() -> Lint {
+        Lint {
+            tables: BTreeMap::new(),
+            // Every PostgreSQL database starts with it.
+            schemas: BTreeMap::from([("public".to_string(), false)]),
+            diags: Vec::new(),
+            skipped: 0,
+            filled: BTreeSet::new(),
+        }
+    }
+}
+
+/// PostgreSQL keeps the first 63 bytes of an identifier.
+fn pg_name(mut s: String) -> String {
+    if s.len() > 63 {
+        let mut end = 63;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        s.truncate(end);
+    }
+    s
+}
+
+impl Lint {
+    /// Applies one migration (its up statements). With `new`, its
+    /// statements are judged first and what it creates counts as the
+    /// change's own.
+    pub fn file(&mut self, path: &str, file: &ParsedFile, new: bool) {
+        let nolint = new.then(|| Nolint::of_file(&file.text));
+        self.filled.clear();
+        for (i, stmt) in file.stmts.iter().enumerate() {
+            for ast in &stmt.ast {
+                if let Some(nolint) = &nolint {
+                    let rules = nolint.rules_for(&file.text, stmt);
+                    let mut found = Vec::new();
+                    self.judge(ast, &file.stmts[i + 1..], &mut found);
+                    for (code, analyzer, message, subject) in found {
+                        if nolint.skips(&rules, code, analyzer) {
+                            self.skipped += 1;
+                            continue;
+                        }
+                        self.diags.push(Diag {
+                            code,
+                            analyzer,
+                            path: path.to_string(),
+                            line: stmt.line,
+                            span: stmt.span.clone(),
+                            message,
+                            subject,
+                        });
+                    }
+                }
+                self.apply(ast, new);
+            }
+        }
+    }
+
+    /// What `ast` does to objects that exist on the base side, before it
+    /// runs. `rest` is the rest of the file (for renames undone later).
+    fn judge(&self, ast: &Statement, rest: &[Stmt], out: &mut Vec<Found>) {
+        match ast {
+            Statement::Drop {
+                object_type, names, ..
+            } => {
+                for n in names {
+                    let name = object_name(n);
+                    match object_type {
+                        ObjectType::Table if self.tables.get(&name).is_some_and(|t| !t.new) => {
+                            out.push((
+                                "DS102",
+                                Analyzer::Destructive,
+                                format!("Dropping table {name:?}"),
+                                name,
+                            ));
+                        }
+                        ObjectType::Schema if self.schemas.get(&name) == Some(&false) => {
+                            out.push((
+                                "DS101",
+                                Analyzer::Destructive,
+                                format!("Dropping schema {name:?}"),
+                                name,
+                            ));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Statement::CreateIndex(ci) if ci.unique => {
+                let table = object_name(&ci.table_name);
+                let columns: Vec<String> = ci.columns.iter().filter_map(index_column).collect();
+                let name = ci
+                    .name
+                    .as_ref()
+                    .map(object_name)
+                    .unwrap_or_else(|| format!("{table}_{}_idx", columns.join("_")));
+                self.unique_on_existing(&table, &name, &columns, out);
+            }
+            Statement::AlterTable(at) => {
+                let table = object_name(&at.name);
+                self.judge_alter(&table, &at.operations, rest, out);
+            }
+            _ => {}
+        }
+    }
+
+    /// MF101: a unique index whose columns (some of them) already hold rows.
+    fn unique_on_existing(
+        &self,
+        table: &str,
+        name: &str,
+        columns: &[String],
+        out: &mut Vec<Found>,
+    ) {
+        let Some(t) = self.tables.get(table).filter(|t| !t.new) else {
+            return;
+        };
+        let existing: Vec<String> = columns
+            .iter()
+            .filter(|c| t.columns.get(*c).is_some_and(|c| !c.new))
+            .map(|c| format!("{c:?}"))
+            .collect();
+        if existing.is_empty() {
+            return;
+        }
+        let which = if existing.len() == 1 {
+            format!("column {} contains", existing[0])
+        } else {
+            format!("columns {} contain", existing.join(", "))
+        };
+        out.push((
+            "MF101",
+            Analyzer::DataDepend,
+            format!(
+                "Adding a unique index {name:?} on table {table:?} might fail in case {which} duplicate entries"
+            ),
+            table.to_string(),
+        ));
+    }
+
+    fn judge_alter(
+        &self,
+        table: &str,
+        ops: &[AlterTableOperation],
+        rest: &[Stmt],
+        out: &mut Vec<Found>,
+    ) {
+        let Some(t) = self.tables.get(table).filter(|t| !t.new) else {
+            return;
+        };
+        // What the statement itself drops and adds, for CD101.
+        let mut dropped_columns = BTreeSet::new();
+        // Foreign keys the statement adds: name and local columns.
+        let mut added_constraints: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for op in ops {
+            match op {
+                AlterTableOperation::DropColumn { column_names, .. } => {
+                    dropped_columns.extend(column_names.iter().map(ident_name));
+                }
+                AlterTableOperation::AddConstraint {
+                    constraint: TableConstraint::ForeignKey(fk),
+                    ..
+                } => {
+                    if let Some(n) = &fk.name {
+                        added_constraints.insert(
+                            pg_name(ident_name(n)),
+                            fk.columns.iter().map(ident_name).collect(),
+                        );
+                    }
+                }
+                _ => {}
+            }
+        }
+        for op in ops {
+            match op {
+                AlterTableOperation::DropColumn { column_names, .. } => {
+                    for c in column_names.iter().map(ident_name) {
+                        if t.columns.get(&c).is_some_and(|c| !c.new) {
+                            out.push((
+                                "DS103",
+                                Analyzer::Destructive,
+                                format!("Dropping non-virtual column {c:?}"),
+                                format!("{table}.{c}"),
+                            ));
+                        }
+                    }
+                }
+                AlterTableOperation::AddColumn { column_def, .. } if needs_default(column_def) => {
+                    let c = ident_name(&column_def.name);
+                    let ty = column_def.data_type.to_string().to_lowercase();
+                    out.push((
+                        "MF103",
+                        Analyzer::DataDepend,
+                        format!(
+                            "Adding a non-nullable {ty:?} column {c:?} will fail in case table {table:?} is not empty"
+                        ),
+                        format!("{table}.{c}"),
+                    ));
+                }
+                AlterTableOperation::AlterColumn {
+                    column_name,
+                    op: AlterColumnOperation::SetNotNull,
+                } => {
+                    let c = ident_name(column_name);
+                    let nullable = t.columns.get(&c).is_some_and(|c| !c.not_null);
+                    if nullable && !self.filled.contains(&(table.to_string(), c.clone())) {
+                        out.push((
+                            "MF104",
+                            Analyzer::DataDepend,
+                            format!(
+                                "Modifying nullable column {c:?} to non-nullable might fail in case it contains NULL values"
+                            ),
+                            format!("{table}.{c}"),
+                        ));
+                    }
+                }
+                AlterTableOperation::RenameColumn {
+                    old_column_name,
+                    new_column_name,
+                } => {
+                    let (old, new) = (ident_name(old_column_name), ident_name(new_column_name));
+                    let readded = ops.iter().any(|o| adds_column(o, &old))
+                        || rest.iter().any(|s| {
+                            s.ast.iter().any(|a| match a {
+                                Statement::AlterTable(at) if object_name(&at.name) == table => {
+                                    at.operations.iter().any(|o| adds_column(o, &old))
+                                }
+                                _ => false,
+                            })
+                        });
+                    if t.columns.contains_key(&old) && !readded {
+                        out.push((
+                            "BC102",
+                            Analyzer::Incompatible,
+                            format!("Renaming column {old:?} to {new:?}"),
+                            format!("{table}.{old}"),
+                        ));
+                    }
+                }
+                AlterTableOperation::RenameTable { table_name } => {
+                    let new = match table_name {
+                        RenameTableNameKind::As(n) | RenameTableNameKind::To(n) => object_name(n),
+                    };
+                    // A view under the old name keeps old readers working.
+                    let view_kept = rest.iter().any(|s| {
+                        s.ast.iter().any(|a| {
+                            matches!(a, Statement::CreateView(cv) if object_name(&cv.name) == table)
+                        })
+                    });
+                    if !view_kept {
+                        out.push((
+                            "BC101",
+                            Analyzer::Incompatible,
+                            format!("Renaming table {table:?} to {new:?}"),
+                            table.to_string(),
+                        ));
+                    }
+                }
+                AlterTableOperation::DropConstraint { name, .. } => {
+                    let name = pg_name(ident_name(name));
+                    let Some((columns, fk_new)) = t.foreign_keys.get(&name) else {
+                        continue;
+                    };
+                    // Re-created under its name on the same columns by the
+                    // same statement: a modified key (ON DELETE, ...), not a
+                    // dropped one. Dropped with its column: the column's drop
+                    // says it all (DS103).
+                    if *fk_new
+                        || added_constraints.get(&name) == Some(columns)
+                        || columns.iter().any(|c| dropped_columns.contains(c))
+                    {
+                        continue;
+                    }
+                    out.push((
+                        "CD101",
+                        Analyzer::ConDrop,
+                        format!("Dropping foreign-key constraint {name:?}"),
+                        table.to_string(),
+                    ));
+                }
+                AlterTableOperation::AddConstraint {
+                    constraint: TableConstraint::Unique(u),
+                    ..
+                } => {
+                    let columns: Vec<String> = u.columns.iter().filter_map(index_column).collect();
+                    let name = u
+                        .name
+                        .as_ref()
+                        .map(ident_name)
+                        .unwrap_or_else(|| format!("{table}_{}_key", columns.join("_")));
+                    self.unique_on_existing(table, &name, &columns, out);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Applies `ast` to the model; `new`: the change creates what it adds.
+    fn apply(&mut self, ast: &Statement, new: bool) {
+        match ast {
+            Statement::CreateTable(ct) => self.create_table(ct, new),
+            Statement::CreateSchema { schema_name, .. } => {
+                let name = schema_name.to_string().trim_matches('"').to_string();
+                self.schemas.entry(name).or_insert(new);
+            }
+            Statement::Drop {
+                object_type, names, ..
+            } => {
+                for n in names {
+                    let name = object_name(n);
+                    match object_type {
+                        ObjectType::Table => {
+                            self.tables.remove(&name);
+                        }
+                        ObjectType::Schema => {
+                            self.schemas.remove(&name);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Statement::AlterTable(at) => {
+                let mut table = object_name(&at.name);
+                for op in &at.operations {
+                    table = self.alter(&table, op, new);
+                }
+            }
+            Statement::Update(u) => {
+                // Only an UPDATE that reaches every NULL row fills the
+                // column: no WHERE, or `WHERE col IS NULL`.
+                let TableFactor::Table { name, .. } = &u.table.relation else {
+                    return;
+                };
+                let table = object_name(name);
+                for a in &u.assignments {
+                    let AssignmentTarget::ColumnName(col) = &a.target else {
+                        continue;
+                    };
+                    let col = object_name(col);
+                    let every_null = match &u.selection {
+                        None => true,
+                        Some(w) => super::schema::requires_null(w, &col) && is_only_null_test(w),
+                    };
+                    let not_null_columns: BTreeSet<&str> = self
+                        .tables
+                        .get(&table)
+                        .map(|t| {
+                            t.columns
+                                .iter()
+                                .filter(|(_, c)| c.not_null)
+                                .map(|(n, _)| n.as_str())
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    if every_null && never_null(&a.value, &not_null_columns) {
+                        self.filled.insert((table.clone(), col));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn create_table(&mut self, ct: &CreateTable, new: bool) {
+        let name = object_name(&ct.name);
+        if ct.temporary || (ct.if_not_exists && self.tables.contains_key(&name)) {
+            return;
+        }
+        let mut t = Table {
+            new,
+            ..Table::default()
+        };
+        for col in &ct.columns {
+            let c = ident_name(&col.name);
+            let mut column = Column {
+                not_null: false,
+                new,
+            };
+            for opt in &col.options {
+                match &opt.option {
+                    ColumnOption::NotNull | ColumnOption::PrimaryKey(_) => column.not_null = true,
+                    ColumnOption::ForeignKey(_) => {
+                        let fk = opt
+                            .name
+                            .as_ref()
+                            .map(ident_name)
+                            .unwrap_or_else(|| format!("{name}_{c}_fkey"));
+                        t.foreign_keys.insert(pg_name(fk), (vec![c.clone()], new));
+                    }
+                    _ => {}
+                }
+            }
+            t.columns.insert(c, column);
+        }
+        for constraint in &ct.constraints {
+            self.add_constraint(&name, &mut t, constraint, new);
+        }
+        self.tables.insert(name, t);
+    }
+
+    fn add_constraint(&self, table: &str, t: &mut Table, constraint: &TableConstraint, new: bool) {
+        match constraint {
+            TableConstraint::PrimaryKey(pk) => {
+                for c in pk.columns.iter().filter_map(index_column) {
+                    if let Some(col) = t.columns.get_mut(&c) {
+                        col.not_null = true;
+                    }
+                }
+            }
+            TableConstraint::ForeignKey(fk) => {
+                let columns: Vec<String> = fk.columns.iter().map(ident_name).collect();
+                let name = fk
+                    .name
+                    .as_ref()
+                    .map(ident_name)
+                    .unwrap_or_else(|| format!("{table}_{}_fkey", columns.join("_")));
+                t.foreign_keys.insert(pg_name(name), (columns, new));
+            }
+            _ => {}
+        }
+    }
+
+    /// Applies one `ALTER TABLE` operation; returns the table's name after it.
+    fn alter(&mut self, table: &str, op: &AlterTableOperation, new: bool) -> String {
+        if let AlterTableOperation::RenameTable { table_name } = op {
+            let to = match table_name {
+                RenameTableNameKind::As(n) | RenameTableNameKind::To(n) => object_name(n),
+            };
+            if let Some(t) = self.tables.remove(table) {
+                self.tables.insert(to.clone(), t);
+            }
+            return to;
+        }
+        let Some(mut t) = self.tables.remove(table) else {
+            return table.to_string();
+        };
+        match op {
+            AlterTableOperation::AddColumn { column_def, .. } => {
+                let c = ident_name(&column_def.name);
+                let not_null = column_def.options.iter().any(|o| {
+                    matches!(
+                        o.option,
+                        ColumnOption::NotNull | ColumnOption::PrimaryKey(_)
+                    )
+                });
+                t.columns
+                    .entry(c.clone())
+                    .or_insert(Column { not_null, new });
+                for opt in &column_def.options {
+                    if let ColumnOption::ForeignKey(_) = opt.option {
+                        let fk = opt
+                            .name
+                            .as_ref()
+                            .map(ident_name)
+                            .unwrap_or_else(|| format!("{table}_{c}_fkey"));
+                        t.foreign_keys.insert(pg_name(fk), (vec![c.clone()], new));
+                    }
+                }
+            }
+            AlterTableOperation::DropColumn { column_names, .. } => {
+                for c in column_names.iter().map(ident_name) {
+                    t.columns.remove(&c);
+                    t.foreign_keys.retain(|_, (cols, _)| !cols.contains(&c));
+                }
+            }
+            AlterTableOperation::AlterColumn { column_name, op } => {
+                if let Some(col) = t.columns.get_mut(&ident_name(column_name)) {
+                    match op {
+                        AlterColumnOperation::SetNotNull => col.not_null = true,
+                        AlterColumnOperation::DropNotNull => col.not_null = false,
+                        _ => {}
+                    }
+                }
+            }
+            AlterTableOperation::RenameColumn {
+                old_column_name,
+                new_column_name,
+            } => {
+                if let Some(col) = t.columns.remove(&ident_name(old_column_name)) {
+                    t.columns.insert(ident_name(new_column_name), col);
+                }
+            }
+            AlterTableOperation::AddConstraint { constraint, .. } => {
+                self.add_constraint(table, &mut t, constraint, new);
+            }
+            AlterTableOperation::DropConstraint { name, .. } => {
+                t.foreign_keys.remove(&pg_name(ident_name(name)));
+            }
+            _ => {}
+        }
+        self.tables.insert(table.to_string(), t);
+        table.to_string()
+    }
+}
+
+/// A diagnostic before it is placed: code, analyzer, text, subject.
+type Found = (&'static str, Analyzer, String, String);
+
+fn index_column(c: &sqlparser::ast::IndexColumn) -> Option<String> {
+    match &c.column.expr {
+        Expr::Identifier(i) => Some(ident_name(i)),
+        _ => None,
+    }
+}
+
+fn adds_column(op: &AlterTableOperation, name: &str) -> bool {
+    matches!(op, AlterTableOperation::AddColumn { column_def, .. } if ident_name(&column_def.name) == name)
+}
+
+/// MF103: a column added `NOT NULL` with no default that PostgreSQL cannot
+/// fill itself (serial, identity and generated columns fill every row).
+fn needs_default(c: &ColumnDef) -> bool {
+    let mut not_null = false;
+    for o in &c.options {
+        match &o.option {
+            ColumnOption::NotNull | ColumnOption::PrimaryKey(_) => not_null = true,
+            ColumnOption::Default(_)
+            | ColumnOption::Generated { .. }
+            | ColumnOption::Identity(_) => return false,
+            _ => {}
+        }
+    }
+    let ty = c.data_type.to_string().to_lowercase();
+    let serial = matches!(
+        ty.as_str(),
+        "serial" | "bigserial" | "smallserial" | "serial2" | "serial4" | "serial8"
+    );
+    not_null && !serial
+}
+
+/// Whether `e` can never be NULL: a constant other than NULL, a column of
+/// the table known `NOT NULL` (`not_null`), a function that never returns
+/// NULL (`nextval`, `now`, `gen_random_uuid`, ...), a `COALESCE` whose last
+/// argument is one, or operators and casts over such. A nullable column or
+/// any other function may be NULL: copying it does not fill every row.
+fn never_null(e: &Expr, not_null: &BTreeSet<&str>) -> bool {
+    use sqlparser::ast::{FunctionArg, FunctionArgExpr, FunctionArguments, Value};
+    let args = |f: &sqlparser::ast::Function| -> Vec<Expr> {
+        match &f.args {
+            FunctionArguments::List(list) => list
+                .args
+                .iter()
+                .filter_map(|a| match a {
+                    FunctionArg::Unnamed(FunctionArgExpr::Expr(x)) => Some(x.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    match e {
+        Expr::Value(v) => v.value != Value::Null,
+        Expr::Identifier(i) => not_null.contains(ident_name(i).as_str()),
+        Expr::CompoundIdentifier(parts) => parts
+            .last()
+            .is_some_and(|i| not_null.contains(ident_name(i).as_str())),
+        Expr::Nested(inner) => never_null(inner, not_null),
+        Expr::Cast { expr, .. } => never_null(expr, not_null),
+        Expr::BinaryOp { left, right, .. } => {
+            never_null(left, not_null) && never_null(right, not_null)
+        }
+        Expr::Function(f) => {
+            let name = f.name.to_string().to_lowercase();
+            match name.as_str() {
+                "coalesce" => args(f).last().is_some_and(|x| never_null(x, not_null)),
+                "nextval"
+                | "now"
+                | "clock_timestamp"
+                | "statement_timestamp"
+                | "transaction_timestamp"
+                | "gen_random_uuid"
+                | "uuid_generate_v4"
+                | "random" => true,
+                _ => false,
+            }
+        }
+        _ => false,
+    }
+}
+
+/// Whether `w` is exactly `col IS NULL` (possibly in parentheses).
+fn is_only_null_test(w: &Expr) -> bool {
+    match w {
+        Expr::Nested(inner) => is_only_null_test(inner),
+        Expr::IsNull(_) => true,
+        _ => false,
+    }
+}
+
+/// `-- atlas:nolint [CODE|ANALYZER ...]` directives of one file, as Atlas
+/// reads them: file directives are the comment lines the file starts with,
+/// followed by a blank line; statement directives are the comments right
+/// before a statement. A bare file directive skips the whole file.
+#[derive(Debug)]
+struct Nolint {
+    file_rules: Vec<String>,
+    file_ignored: bool,
+}
+
+/// The arguments of an `atlas:nolint` directive in one comment line
+/// (`Some("")` for a bare one), the way Atlas's directive pattern
+/// `^([ -~]*)atlas:(\w+)(?: +([ -~]*))*` reads it.
+fn nolint_args(comment: &str) -> Option<String> {
+    let at = comment.rfind("atlas:")?;
+    if !comment[..at].bytes().all(|b| (b' '..=b'~').contains(&b)) {
+        return None;
+    }
+    let after = &comment[at + "atlas:".len()..];
+    let name_len = after
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .unwrap_or(after.len());
+    if &after[..name_len] != "nolint" {
+        return None;
+    }
+    let rest = &after[name_len..];
+    let trimmed = rest.trim_start_matches(' ');
+    if trimmed.len() == rest.len() {
+        return Some(String::new());
+    }
+    let end = trimmed
+        .find(|c: char| !(' '..='~').contains(&c))
+        .unwrap_or(trimmed.len());
+    Some(trimmed[..end].to_string())
+}
+
+impl Nolint {
+    fn of_file(text: &str) -> Nolint {
+        let mut directives = Vec::new();
+        let mut content = text;
+        let mut comments = Vec::new();
+        while content.starts_with('#') || content.starts_with("--") {
+            match content.find('\n') {
+                Some(i) => {
+                    comments.push(content[..i].trim());
+                    content = &content[i + 1..];
+                }
+                None => {
+                    comments.push(content);
+                    content = "";
+                    break;
+                }
+            }
+        }
+        // File comments are separated from the statements by a blank line.
+        if content.trim_start_matches([' ', '\t']).starts_with('\n')
+            || content.trim_start_matches([' ', '\t']).starts_with("\r\n")
+        {
+            directives.extend(comments.iter().filter_map(|c| nolint_args(c)));
+        }
+        let file_ignored = directives.len() == 1 && directives[0].is_empty();
+        Nolint {
+            file_rules: directives
+                .iter()
+                .flat_map(|d| d.split(' ').map(str::to_string))
+                .collect(),
+            file_ignored,
+        }
+    }
+
+    /// The rules skipped on `stmt`: the file's, then its own.
+    fn rules_for(&self, text: &str, stmt: &Stmt) -> Vec<String> {
+        let mut rules = self.file_rules.clone();
+        let comments = text.get(stmt.comments_start..stmt.span.start).unwrap_or("");
+        for line in comments.lines().map(str::trim) {
+            if !(line.starts_with("--") || line.starts_with('#') || line.starts_with("/*")) {
+                continue;
+            }
+            if let Some(args) = nolint_args(line) {
+                rules.extend(args.split(' ').map(str::to_string));
+            }
+        }
+        rules
+    }
+
+    fn skips(&self, rules: &[String], code: &str, analyzer: Analyzer) -> bool {
+        self.file_ignored
+            || (rules.len() == 1 && rules[0].is_empty())
+            || rules.iter().any(|r| r == code || r == analyzer.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Diagnostics of `new` after `base`: (line, code, message).
+    fn lint(base: &str, new: &str) -> Vec<(usize, &'static str, String)> {
+        let mut l = Lint::default();
+        l.file("base.sql", &ParsedFile::parse(base.as_bytes()), false);
+        l.file("new.sql", &ParsedFile::parse(new.as_bytes()), true);
+        l.diags
+            .into_iter()
+            .map(|d| (d.line, d.code, d.message))
+            .collect()
+    }
+
+    const BASE: &str = "CREATE TABLE \"users\" (\"id\" bigint NOT NULL, \"email\" text NULL, \"org_id\" bigint NULL, PRIMARY KEY (\"id\"), CONSTRAINT \"users_orgs\" FOREIGN KEY (\"org_id\") REFERENCES \"orgs\" (\"id\"));\nCREATE SCHEMA \"audit\";\n";
+
+    #[test]
+    fn destructive_changes_of_existing_objects() {
+        let d = lint(
+            BASE,
+            "ALTER TABLE \"users\" DROP COLUMN \"email\";\nDROP TABLE \"users\";\nDROP SCHEMA \"audit\";\n",
+        );
+        assert_eq!(
+            d,
+            vec![
+                (
+                    1,
+                    "DS103",
+                    "Dropping non-virtual column \"email\"".to_string()
+                ),
+                (2, "DS102", "Dropping table \"users\"".to_string()),
+                (3, "DS101", "Dropping schema \"audit\"".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn objects_the_change_creates_are_never_reported() {
+        let d = lint(
+            BASE,
+            "CREATE TABLE t (a int NOT NULL, b int);\nALTER TABLE t ADD COLUMN c int NOT NULL;\nCREATE UNIQUE INDEX t_a ON t (a);\nALTER TABLE t RENAME COLUMN b TO bb;\nALTER TABLE t DROP COLUMN a;\nDROP TABLE t;\nALTER TABLE users ADD COLUMN x text;\nALTER TABLE users DROP COLUMN x;\nDROP TABLE unknown_table;\n",
+        );
+        assert_eq!(d, vec![]);
+    }
+
+    #[test]
+    fn data_dependent_changes() {
+        let d = lint(
+            BASE,
+            "ALTER TABLE users ADD COLUMN name text NOT NULL;\nALTER TABLE users ADD COLUMN n2 text NOT NULL DEFAULT '';\nALTER TABLE users ADD COLUMN seq bigserial NOT NULL;\nCREATE UNIQUE INDEX users_email ON users (email, name);\nALTER TABLE users ALTER COLUMN email SET NOT NULL;\nALTER TABLE users ALTER COLUMN id SET NOT NULL;\nALTER TABLE users ADD CONSTRAINT users_org UNIQUE (org_id);\n",
+        );
+        assert_eq!(
+            d,
+            vec![
+                (1, "MF103", "Adding a non-nullable \"text\" column \"name\" will fail in case table \"users\" is not empty".to_string()),
+                (4, "MF101", "Adding a unique index \"users_email\" on table \"users\" might fail in case column \"email\" contains duplicate entries".to_string()),
+                (5, "MF104", "Modifying nullable column \"email\" to non-nullable might fail in case it contains NULL values".to_string()),
+                (7, "MF101", "Adding a unique index \"users_org\" on table \"users\" might fail in case column \"org_id\" contains duplicate entries".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_fill_of_every_null_row_makes_set_not_null_safe() {
+        let set = "ALTER TABLE users ALTER COLUMN email SET NOT NULL;\n";
+        for (fill, reported) in [
+            ("UPDATE users SET email = '' WHERE email IS NULL;\n", false),
+            ("UPDATE users SET email = 'x';\n", false),
+            ("UPDATE users SET email = 'x' WHERE id > 5;\n", true),
+            ("UPDATE users SET email = NULL;\n", true),
+            ("UPDATE users SET email = org_id::text;\n", true),
+            ("UPDATE users SET email = id::text;\n", false),
+            (
+                "UPDATE users SET email = 'u-' || nextval('s') WHERE email IS NULL;\n",
+                false,
+            ),
+            ("UPDATE users SET email = COALESCE(email, '');\n", false),
+        ] {
+            let d = lint(BASE, &format!("{fill}{set}"));
+            assert_eq!(d.iter().any(|x| x.1 == "MF104"), reported, "{fill}");
+        }
+    }
+
+    #[test]
+    fn renames_and_dropped_foreign_keys() {
+        let d = lint(
+            BASE,
+            "ALTER TABLE users RENAME COLUMN email TO mail;\nALTER TABLE users DROP CONSTRAINT users_orgs;\nALTER TABLE users RENAME TO people;\n",
+        );
+        assert_eq!(
+            d,
+            vec![
+                (
+                    1,
+                    "BC102",
+                    "Renaming column \"email\" to \"mail\"".to_string()
+                ),
+                (
+                    2,
+                    "CD101",
+                    "Dropping foreign-key constraint \"users_orgs\"".to_string()
+                ),
+                (
+                    3,
+                    "BC101",
+                    "Renaming table \"users\" to \"people\"".to_string()
+                ),
+            ]
+        );
+        // Backward compatible: the old column added back, a view under the
+        // old table name, the key re-created under its name, the key dropped
+        // with its column.
+        let d = lint(
+            BASE,
+            "ALTER TABLE users RENAME COLUMN email TO mail;\nALTER TABLE users ADD COLUMN email text;\nALTER TABLE users DROP CONSTRAINT users_orgs, ADD CONSTRAINT users_orgs FOREIGN KEY (org_id) REFERENCES orgs (id) ON DELETE CASCADE;\nALTER TABLE users RENAME TO people;\nCREATE VIEW users AS SELECT * FROM people;\n",
+        );
+        assert_eq!(d, vec![]);
+        let d = lint(BASE, "ALTER TABLE users DROP CONSTRAINT users_orgs, ADD CONSTRAINT users_orgs FOREIGN KEY (email) REFERENCES emails (address);\n");
+        assert_eq!(
+            d.iter().map(|x| x.1).collect::<Vec<_>>(),
+            vec!["CD101"],
+            "same name, other columns: another key"
+        );
+        let d = lint(
+            BASE,
+            "ALTER TABLE users DROP CONSTRAINT users_orgs, DROP COLUMN org_id;\n",
+        );
+        assert_eq!(d.iter().map(|x| x.1).collect::<Vec<_>>(), vec!["DS103"]);
+    }
+
+    #[test]
+    fn nolint_as_atlas_reads_it() {
+        let drop = "ALTER TABLE users DROP COLUMN email;\n";
+        let codes = |new: &str| lint(BASE, new).into_iter().map(|d| d.1).collect::<Vec<_>>();
+        assert!(codes(&format!("-- atlas:nolint\n{drop}")).is_empty());
+        assert!(codes(&format!("-- atlas:nolint DS103\n{drop}")).is_empty());
+        assert!(codes(&format!("--atlas:nolint destructive\n{drop}")).is_empty());
+        assert!(codes(&format!("/*atlas:nolint*/\n{drop}")).is_empty());
+        assert_eq!(codes(&format!("-- atlas:nolint MF103\n{drop}")), ["DS103"]);
+        assert_eq!(codes(&format!("-- atlas:nolintx\n{drop}")), ["DS103"]);
+        // File level: the leading comments, then a blank line.
+        let two = format!("{drop}ALTER TABLE users DROP COLUMN org_id;\n");
+        assert!(codes(&format!("-- atlas:nolint\n\n{two}")).is_empty());
+        assert!(codes(&format!("-- atlas:nolint DS103\n\n{two}")).is_empty());
+        assert_eq!(
+            codes(&format!("-- atlas:nolint BC102\n\n{two}")),
+            ["DS103", "DS103"]
+        );
+        // Without the blank line it is the first statement's directive.
+        assert_eq!(codes(&format!("-- atlas:nolint\n{two}")), ["DS103"]);
+    }
+}
