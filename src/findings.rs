@@ -48,6 +48,9 @@ pub struct Finding {
     /// What the finding is about (a table, a table's unique key), so that an
     /// SQL finding and an ent finding about the same thing are reported once.
     pub subject: Option<String>,
+    /// Atlas's code for what was found (`DS103`, `MF101`, ...), for the
+    /// rules that mirror Atlas's analyzers.
+    pub code: Option<&'static str>,
 }
 
 impl Finding {
@@ -68,6 +71,7 @@ impl Finding {
             help: String::new(),
             label: None,
             subject: None,
+            code: None,
         }
     }
 
@@ -85,6 +89,11 @@ impl Finding {
 
     pub fn subject(mut self, subject: impl Into<String>) -> Finding {
         self.subject = Some(subject.into());
+        self
+    }
+
+    pub fn code(mut self, code: &'static str) -> Finding {
+        self.code = Some(code);
         self
     }
 

@@ -292,6 +292,12 @@ fn the_ent_finding_wins_over_the_sql_one() {
     );
     g.add_migration("20240201000000_idx", "ALTER TABLE \"om_customers\" ADD COLUMN \"name\" text;\nCREATE UNIQUE INDEX \"c_ns_name\" ON \"om_customers\" (\"name\", \"namespace\");\n");
     let (_, f) = staged(&g);
+    // (data-dependent-change also says the index may fail on duplicates of
+    // the existing "namespace": another rule, another subject.)
+    let f: Vec<_> = f
+        .into_iter()
+        .filter(|x| x.0 != "data-dependent-change")
+        .collect();
     assert_eq!(f.len(), 1, "{f:?}");
     assert!(f[0].1.ends_with("customer.go"), "{f:?}");
     let _ = DIR;

@@ -320,8 +320,15 @@ fn zero_config_finds_every_directory_and_reads_goose_sections() {
     rehash_all_sql(&g, "internal/store/pg");
     g.stage_all();
     let (code, doc) = run_json(&g, &["check"]);
-    assert_eq!(code, 0, "{doc}");
-    assert_eq!(doc["findings"].as_array().unwrap().len(), 0, "{doc}");
+    // Only the up section is judged: its DROP TABLE of an existing table.
+    assert_eq!(code, 1, "{doc}");
+    let f = doc["findings"].as_array().unwrap();
+    assert_eq!(f.len(), 1, "{doc}");
+    assert_eq!(
+        (f[0]["code"].as_str(), f[0]["line"].as_u64()),
+        (Some("DS102"), Some(2)),
+        "{doc}"
+    );
     assert_eq!(
         dirs_of(&doc),
         vec![
@@ -405,10 +412,19 @@ fn dbmate_and_flyway_directories_are_detected() {
         .output()
         .unwrap();
     let f = findings(&out);
-    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f.len(), 2, "{f:?}");
     assert_eq!(
         (f[0].0.as_str(), f[0].1.as_str()),
         ("non-linear", "database/migrations/V1_5__late.sql")
+    );
+    // The dbmate up section is read: its DROP TABLE of an existing table.
+    assert_eq!(
+        (f[1].0.as_str(), f[1].1.as_str(), f[1].2),
+        (
+            "destructive-change",
+            "db/migrations/20240201000000_drop.sql",
+            Some(2)
+        )
     );
 }
 

@@ -66,6 +66,7 @@ pub struct CheckContext<'a> {
     /// What the summary should say beside the findings (a repair, a squash).
     notes: RefCell<Vec<String>>,
     soft_delete: std::cell::OnceCell<Arc<SoftDelete>>,
+    atlas_lint: std::cell::OnceCell<Arc<crate::sql::lint::Lint>>,
 }
 
 /// The team's soft-delete convention, configured or detected.
@@ -126,7 +127,41 @@ impl<'a> CheckContext<'a> {
             ent_focus: RefCell::new(None),
             notes: RefCell::new(Vec::new()),
             soft_delete: std::cell::OnceCell::new(),
+            atlas_lint: std::cell::OnceCell::new(),
         }
+    }
+
+    /// Atlas's analyzers over the new migrations: every migration's up
+    /// statements of the new side applied in order, the new ones judged
+    /// against what exists on the base side. Once per run, shared by the
+    /// four rules that report its codes; the summary says how many
+    /// diagnostics `atlas:nolint` directives skipped.
+    pub fn atlas_lint(&self) -> Result<Arc<crate::sql::lint::Lint>> {
+        if let Some(l) = self.atlas_lint.get() {
+            return Ok(l.clone());
+        }
+        let new: HashSet<String> = self.new_migrations().into_iter().collect();
+        let ups: Vec<String> = self
+            .listing(Side::New)
+            .migrations
+            .iter()
+            .map(|m| self.in_dir(&m.up))
+            .collect();
+        self.parse_all(Side::New, &ups)?;
+        let mut lint = crate::sql::lint::Lint::default();
+        for path in &ups {
+            if let Some(file) = self.parsed(Side::New, path)? {
+                lint.file(path, &file, new.contains(path));
+            }
+        }
+        if lint.skipped > 0 {
+            self.note(format!(
+                "{} Atlas diagnostic(s) skipped by -- atlas:nolint directives in {}",
+                lint.skipped,
+                if self.dir.is_empty() { "." } else { &self.dir }
+            ));
+        }
+        Ok(self.atlas_lint.get_or_init(|| Arc::new(lint)).clone())
     }
 
     /// The soft-delete convention: configured (`conventions.soft_delete`,

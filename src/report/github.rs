@@ -30,7 +30,11 @@ pub fn render(report: &Report) -> String {
         if let Some(col) = f.column {
             props.push_str(&format!(",col={col}"));
         }
-        props.push_str(&format!(",title={}", escape_property(f.rule)));
+        let title = match f.code {
+            Some(code) => format!("{} ({code})", f.rule),
+            None => f.rule.to_string(),
+        };
+        props.push_str(&format!(",title={}", escape_property(&title)));
         let mut message = f.message.clone();
         if !f.help.is_empty() {
             message.push_str("\nhelp: ");

@@ -25,10 +25,14 @@ pub fn render(report: &Report) -> String {
                 h.update([0]);
             }
             let fingerprint: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+            let message = match f.code {
+                Some(code) => format!("{code}: {}", f.message),
+                None => f.message.clone(),
+            };
             let description = if f.help.is_empty() {
-                f.message.clone()
+                message
             } else {
-                format!("{} (help: {})", f.message, f.help)
+                format!("{message} (help: {})", f.help)
             };
             json!({
                 "description": description,

@@ -38,7 +38,10 @@ impl std::error::Error for FindingDiagnostic<'_> {}
 
 impl Diagnostic for FindingDiagnostic<'_> {
     fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        Some(Box::new(self.finding.rule))
+        match self.finding.code {
+            Some(code) => Some(Box::new(format!("{} ({code})", self.finding.rule))),
+            None => Some(Box::new(self.finding.rule)),
+        }
     }
 
     fn severity(&self) -> Option<miette::Severity> {

@@ -17,6 +17,9 @@ struct Doc<'a> {
 #[derive(Serialize)]
 struct FindingDoc<'a> {
     rule: &'a str,
+    /// Atlas's code, for the rules that mirror Atlas's analyzers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'a str>,
     severity: Severity,
     path: &'a str,
     line: Option<usize>,
@@ -48,6 +51,7 @@ pub fn render(report: &Report) -> String {
             .iter()
             .map(|f| FindingDoc {
                 rule: f.rule,
+                code: f.code,
                 severity: f.severity,
                 path: &f.path,
                 line: f.line,

@@ -83,8 +83,9 @@ fn finding(report: &Report, f: &Finding) -> String {
         _ => "warning",
     };
     let place = f.line.map(|l| format!(" line {l}")).unwrap_or_default();
+    let code = f.code.map(|c| format!(" ({c})")).unwrap_or_default();
     let mut s = format!(
-        "\n- **{icon}** `{}`{place}: {}\n",
+        "\n- **{icon}** `{}`{code}{place}: {}\n",
         f.rule,
         f.message.replace('\n', " ")
     );

@@ -48,13 +48,21 @@ pub fn render(report: &Report) -> String {
             } else {
                 format!("{}\nhelp: {}", f.message, f.help)
             };
-            json!({
+            let text = match f.code {
+                Some(code) => format!("{code}: {text}"),
+                None => text,
+            };
+            let mut result = json!({
                 "ruleId": f.rule,
                 "ruleIndex": RULES.iter().position(|r| r.name == f.rule),
                 "level": level(f.severity),
                 "message": {"text": text},
                 "locations": [{"physicalLocation": location}],
-            })
+            });
+            if let Some(code) = f.code {
+                result["properties"] = json!({"code": code});
+            }
+            result
         })
         .collect();
     let doc = json!({

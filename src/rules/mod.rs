@@ -6,6 +6,10 @@ use crate::check::CheckContext;
 use crate::error::Result;
 use crate::findings::{Finding, Severity};
 
+pub mod backward_incompatible_change;
+pub mod constraint_dropped;
+pub mod data_dependent_change;
+pub mod destructive_change;
 pub mod down_roundtrip;
 pub mod generated_edited;
 pub mod migration_edited;
@@ -51,9 +55,41 @@ pub static RULES: &[&Rule] = &[
     &missing_soft_delete::RULE,
     &unique_without_deleted_at::RULE,
     &view_missing_from_up::RULE,
+    &destructive_change::RULE,
+    &data_dependent_change::RULE,
+    &backward_incompatible_change::RULE,
+    &constraint_dropped::RULE,
     &view_parity::RULE,
     &down_roundtrip::RULE,
 ];
+
+/// The findings of one of Atlas's analyzers: each diagnostic of the new
+/// migrations, at its statement, with Atlas's code and text, and the help
+/// `help(code)` gives.
+fn atlas_findings(
+    ctx: &CheckContext,
+    rule: &'static str,
+    analyzer: crate::sql::lint::Analyzer,
+    severity: Severity,
+    help: fn(&str) -> &'static str,
+    out: &mut Vec<Finding>,
+) -> Result<()> {
+    if ctx.new_migrations().is_empty() {
+        return Ok(());
+    }
+    let lint = ctx.atlas_lint()?;
+    for d in lint.diags.iter().filter(|d| d.analyzer == analyzer) {
+        out.push(
+            Finding::new(rule, severity, &d.path, d.message.clone())
+                .at(d.line, d.span.clone())
+                .code(d.code)
+                .subject(d.subject.clone())
+                .label(d.code)
+                .help(help(d.code)),
+        );
+    }
+    Ok(())
+}
 
 pub fn find(name: &str) -> Option<&'static Rule> {
     RULES.iter().copied().find(|r| r.name == name)

@@ -74,6 +74,7 @@ struct Table {
     /// Foreign keys by constraint name: their local columns, and whether the
     /// change added them.
     foreign_keys: BTreeMap<String, (Vec<String>, bool)>,
+    primary_key: Vec<String>,
     new: bool,
 }
 
@@ -209,6 +210,11 @@ impl Lint {
         let Some(t) = self.tables.get(table).filter(|t| !t.new) else {
             return;
         };
+        // Every column of the primary key in it: its rows are already
+        // distinct, no duplicate can make it fail (Atlas reports it anyway).
+        if !t.primary_key.is_empty() && t.primary_key.iter().all(|c| columns.contains(c)) {
+            return;
+        }
         let existing: Vec<String> = columns
             .iter()
             .filter(|c| t.columns.get(*c).is_some_and(|c| !c.new))
@@ -472,7 +478,11 @@ impl Lint {
             };
             for opt in &col.options {
                 match &opt.option {
-                    ColumnOption::NotNull | ColumnOption::PrimaryKey(_) => column.not_null = true,
+                    ColumnOption::NotNull => column.not_null = true,
+                    ColumnOption::PrimaryKey(_) => {
+                        column.not_null = true;
+                        t.primary_key = vec![c.clone()];
+                    }
                     ColumnOption::ForeignKey(_) => {
                         let fk = opt
                             .name
@@ -495,8 +505,9 @@ impl Lint {
     fn add_constraint(&self, table: &str, t: &mut Table, constraint: &TableConstraint, new: bool) {
         match constraint {
             TableConstraint::PrimaryKey(pk) => {
-                for c in pk.columns.iter().filter_map(index_column) {
-                    if let Some(col) = t.columns.get_mut(&c) {
+                t.primary_key = pk.columns.iter().filter_map(index_column).collect();
+                for c in &t.primary_key {
+                    if let Some(col) = t.columns.get_mut(c) {
                         col.not_null = true;
                     }
                 }
@@ -554,6 +565,9 @@ impl Lint {
             AlterTableOperation::DropColumn { column_names, .. } => {
                 for c in column_names.iter().map(ident_name) {
                     t.columns.remove(&c);
+                    if t.primary_key.contains(&c) {
+                        t.primary_key.clear();
+                    }
                     t.foreign_keys.retain(|_, (cols, _)| !cols.contains(&c));
                 }
             }
@@ -570,15 +584,23 @@ impl Lint {
                 old_column_name,
                 new_column_name,
             } => {
-                if let Some(col) = t.columns.remove(&ident_name(old_column_name)) {
-                    t.columns.insert(ident_name(new_column_name), col);
+                let (old, new) = (ident_name(old_column_name), ident_name(new_column_name));
+                if let Some(col) = t.columns.remove(&old) {
+                    t.columns.insert(new.clone(), col);
+                }
+                for c in t.primary_key.iter_mut().filter(|c| **c == old) {
+                    *c = new.clone();
                 }
             }
             AlterTableOperation::AddConstraint { constraint, .. } => {
                 self.add_constraint(table, &mut t, constraint, new);
             }
             AlterTableOperation::DropConstraint { name, .. } => {
-                t.foreign_keys.remove(&pg_name(ident_name(name)));
+                let name = pg_name(ident_name(name));
+                t.foreign_keys.remove(&name);
+                if name == pg_name(format!("{table}_pkey")) {
+                    t.primary_key.clear();
+                }
             }
             _ => {}
         }
@@ -821,6 +843,11 @@ mod tests {
 
     #[test]
     fn data_dependent_changes() {
+        // The primary key's columns are distinct already.
+        assert_eq!(
+            lint(BASE, "CREATE UNIQUE INDEX users_id ON users (id, email);\n"),
+            vec![]
+        );
         let d = lint(
             BASE,
             "ALTER TABLE users ADD COLUMN name text NOT NULL;\nALTER TABLE users ADD COLUMN n2 text NOT NULL DEFAULT '';\nALTER TABLE users ADD COLUMN seq bigserial NOT NULL;\nCREATE UNIQUE INDEX users_email ON users (email, name);\nALTER TABLE users ALTER COLUMN email SET NOT NULL;\nALTER TABLE users ALTER COLUMN id SET NOT NULL;\nALTER TABLE users ADD CONSTRAINT users_org UNIQUE (org_id);\n",

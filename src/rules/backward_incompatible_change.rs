@@ -1,0 +1,63 @@
+//! `backward-incompatible-change`: a new migration renames a table or column
+//! that running code still uses (Atlas's `incompatible` analyzer).
+
+use crate::check::CheckContext;
+use crate::error::Result;
+use crate::findings::{Finding, Severity};
+use crate::sql::lint::Analyzer;
+
+use super::Rule;
+
+pub const RULE: Rule = Rule {
+    name: "backward-incompatible-change",
+    default_severity: Severity::Warn,
+    summary: "a new migration renames an existing table or column (Atlas BC101, BC102)",
+    doc: r#"# backward-incompatible-change
+
+## What it does
+Atlas's `incompatible` analyzer, free and git-aware. For each statement of a
+new migration it reports, with Atlas's code and wording:
+
+| code | finds |
+|---|---|
+| `BC101` | `ALTER TABLE ... RENAME TO` of a table that exists on the base side, unless a later statement of the file creates a view under the old name |
+| `BC102` | `ALTER TABLE ... RENAME COLUMN` of a column of a table that exists on the base side, unless the same file adds a column under the old name again |
+
+Tables created by the change itself are new and never reported.
+`-- atlas:nolint` (bare, `BC102`, `incompatible`; statement or file) and
+`-- migguard:ignore backward-incompatible-change <reason>` are honoured.
+
+## Why it matters
+During a deploy the previous release keeps running against the migrated
+database: its queries name the old table or column and fail until every
+instance is replaced. A rename is a drop for every reader that was not
+deployed with it.
+
+## Example
+```sql
+ALTER TABLE "meters" RENAME COLUMN "slug" TO "key";
+```
+
+## How to fix
+With ent, keep the database name and rename only in Go:
+`field.String("key").StorageKey("slug")` (a column) or
+`entsql.Annotation{Table: "old_name"}` (a table), and no migration is needed.
+Otherwise add the new column, write both for a release, copy the data, and
+drop the old one later; for a table, create a view under the old name in the
+same migration. When nothing else reads it, mark the statement with
+`-- atlas:nolint BC102`.
+"#,
+    check: Some(check),
+    needs_change: true,
+};
+
+fn help(code: &str) -> &'static str {
+    match code {
+        "BC101" => "running code still uses the old name: keep it in ent with `entsql.Annotation{Table: \"<old>\"}`, or create a view under the old name in this migration",
+        _ => "running code still uses the old name: keep it in ent with `field.<Type>(\"<new>\").StorageKey(\"<old>\")`, or add the new column and drop the old one in a later release",
+    }
+}
+
+fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
+    super::atlas_findings(ctx, RULE.name, Analyzer::Incompatible, severity, help, out)
+}

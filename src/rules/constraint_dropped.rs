@@ -1,0 +1,53 @@
+//! `constraint-dropped`: a new migration drops a foreign key that exists on
+//! the base side (Atlas's `condrop` analyzer).
+
+use crate::check::CheckContext;
+use crate::error::Result;
+use crate::findings::{Finding, Severity};
+use crate::sql::lint::Analyzer;
+
+use super::Rule;
+
+pub const RULE: Rule = Rule {
+    name: "constraint-dropped",
+    default_severity: Severity::Warn,
+    summary: "a new migration drops an existing foreign key (Atlas CD101)",
+    doc: r#"# constraint-dropped
+
+## What it does
+Atlas's `condrop` analyzer, free and git-aware: `CD101` for an
+`ALTER TABLE ... DROP CONSTRAINT` of a foreign key that exists on the base
+side (declared in `CREATE TABLE`, inline with `REFERENCES`, or added by
+`ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY`; names as PostgreSQL keeps
+them, cut to 63 bytes). Not reported: a key re-created under the same name on
+the same columns in the same statement (a changed `ON DELETE`), and a key
+dropped together with one of its columns (`destructive-change` reports the
+column). `-- atlas:nolint` (bare, `CD101`, `condrop`) and
+`-- migguard:ignore constraint-dropped <reason>` are honoured. Atlas defines
+only `CD101`; check and primary-key constraints dropped are not reported.
+
+## Why it matters
+Without the foreign key the database no longer keeps the relation: rows can
+point at deleted parents, and `ON DELETE CASCADE` no longer cleans up.
+
+## Example
+```sql
+ALTER TABLE "billing_profiles" DROP CONSTRAINT "billing_profiles_apps_tax_app";
+```
+
+## How to fix
+If the relation still holds, keep the key (in ent, an edge generates it). If
+it is replaced, add the new key in the same statement. When the drop is
+intended, mark the statement with `-- atlas:nolint CD101`.
+"#,
+    check: Some(check),
+    needs_change: true,
+};
+
+fn help(_code: &str) -> &'static str {
+    "the database no longer guards this relation; if the drop is intended, mark the statement with `-- atlas:nolint CD101`"
+}
+
+fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
+    super::atlas_findings(ctx, RULE.name, Analyzer::ConDrop, severity, help, out)
+}

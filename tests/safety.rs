@@ -1,0 +1,161 @@
+//! Atlas's analyzers through `migguard check`: codes in every report,
+//! `atlas:nolint` honoured, only objects that exist on the base side.
+
+mod common;
+
+use common::GitRepo;
+
+const GM: &str = "migrations:\n  dir: tools/migrate/migrations\n  format: golang-migrate\n";
+
+/// main: a `users` table with a foreign key; staged: `up` as a new migration.
+fn repo(up: &str) -> GitRepo {
+    let g = GitRepo::new();
+    g.write(".migguard.yaml", GM);
+    g.add_migration(
+        "20240101000000_init",
+        "CREATE TABLE \"orgs\" (\"id\" bigint NOT NULL, \"deleted_at\" timestamptz NULL, PRIMARY KEY (\"id\"));\nCREATE TABLE \"users\" (\"id\" bigint NOT NULL, \"email\" text NULL, \"org_id\" bigint NULL, \"deleted_at\" timestamptz NULL, PRIMARY KEY (\"id\"), CONSTRAINT \"users_orgs\" FOREIGN KEY (\"org_id\") REFERENCES \"orgs\" (\"id\"));\n",
+    );
+    g.commit_all("main");
+    g.add_migration("20240201000000_change", up);
+    g.stage_all();
+    g
+}
+
+fn codes(g: &GitRepo, args: &[&str]) -> (i32, Vec<(String, String, usize)>) {
+    let out = g
+        .migguard()
+        .args(["check", "--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let found = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f.get("code").is_some())
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["code"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap() as usize,
+            )
+        })
+        .collect();
+    (out.status.code().unwrap(), found)
+}
+
+#[test]
+fn each_analyzer_reports_its_code_on_the_statement() {
+    let g = repo(
+        "-- modify \"users\" table\nALTER TABLE \"users\" DROP COLUMN \"email\";\nALTER TABLE \"users\" ADD COLUMN \"name\" text NOT NULL;\nALTER TABLE \"users\" RENAME COLUMN \"org_id\" TO \"organization_id\";\nALTER TABLE \"users\" DROP CONSTRAINT \"users_orgs\";\nDROP TABLE \"orgs\";\n",
+    );
+    let (code, found) = codes(&g, &[]);
+    assert_eq!(code, 1, "destructive-change is an error");
+    let path_line = |c: &str| found.iter().find(|f| f.1 == c).map(|f| (f.0.as_str(), f.2));
+    assert_eq!(path_line("DS103"), Some(("destructive-change", 2)));
+    assert_eq!(path_line("MF103"), Some(("data-dependent-change", 3)));
+    assert_eq!(
+        path_line("BC102"),
+        Some(("backward-incompatible-change", 4))
+    );
+    assert_eq!(path_line("CD101"), Some(("constraint-dropped", 5)));
+    assert_eq!(path_line("DS102"), Some(("destructive-change", 6)));
+    assert_eq!(found.len(), 5, "{found:?}");
+
+    // The code in SARIF, GitHub annotations and markdown too.
+    let out = g
+        .migguard()
+        .args(["check", "--format", "sarif"])
+        .output()
+        .unwrap();
+    let sarif: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let result = &sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["ruleId"] == "destructive-change")
+        .unwrap()
+        .clone();
+    assert_eq!(result["properties"]["code"], "DS103");
+    assert!(result["message"]["text"]
+        .as_str()
+        .unwrap()
+        .starts_with("DS103: Dropping non-virtual column \"email\""));
+    let out = g
+        .migguard()
+        .args(["check", "--format", "github"])
+        .output()
+        .unwrap();
+    let gh = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        gh.contains("title=destructive-change (DS103)::Dropping non-virtual column \"email\""),
+        "{gh}"
+    );
+    let out = g
+        .migguard()
+        .args(["check", "--format", "markdown"])
+        .output()
+        .unwrap();
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        md.contains(
+            "**error** `destructive-change` (DS103) line 2: Dropping non-virtual column \"email\""
+        ),
+        "{md}"
+    );
+}
+
+#[test]
+fn atlas_nolint_and_migguard_ignore_are_honoured() {
+    let g = repo(
+        "-- atlas:nolint DS103\nALTER TABLE \"users\" DROP COLUMN \"email\";\n-- atlas:nolint destructive\nDROP TABLE \"orgs\";\n-- migguard:ignore data-dependent-change every row gets a value from the app first\nALTER TABLE \"users\" ADD COLUMN \"name\" text NOT NULL;\n-- atlas:nolint MF103\nALTER TABLE \"users\" RENAME COLUMN \"org_id\" TO \"organization_id\";\n",
+    );
+    let (code, found) = codes(&g, &[]);
+    assert_eq!(
+        found,
+        vec![(
+            "backward-incompatible-change".to_string(),
+            "BC102".to_string(),
+            8
+        )]
+    );
+    assert_eq!(code, 0, "a warning only");
+    let out = g.migguard().args(["check"]).output().unwrap();
+    let human = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        human.contains("2 Atlas diagnostic(s) skipped by -- atlas:nolint directives"),
+        "{human}"
+    );
+
+    // A bare file directive (top of the file, then a blank line): the
+    // whole file is skipped.
+    let g = repo(
+        "-- atlas:nolint\n\nALTER TABLE \"users\" DROP COLUMN \"email\";\nDROP TABLE \"orgs\";\n",
+    );
+    assert_eq!(codes(&g, &[]), (0, vec![]));
+}
+
+#[test]
+fn only_objects_of_the_base_side_count() {
+    // A table created by an earlier new migration of the same change is new:
+    // dropping its column, renaming it, indexing it uniquely is fine.
+    let g = GitRepo::new();
+    g.write(".migguard.yaml", GM);
+    g.add_migration("20240101000000_init", "CREATE TABLE \"users\" (\"id\" bigint NOT NULL, \"deleted_at\" timestamptz NULL, PRIMARY KEY (\"id\"));\n");
+    g.commit_all("main");
+    g.git(&["branch", "-M", "main"]);
+    g.git(&["checkout", "-q", "-b", "feature"]);
+    g.add_migration("20240201000000_a", "CREATE TABLE \"t\" (\"id\" bigint NOT NULL, \"a\" text, \"deleted_at\" timestamptz NULL, PRIMARY KEY (\"id\"));\nALTER TABLE \"users\" ADD COLUMN \"nick\" text NULL;\n");
+    g.commit_all("a");
+    g.add_migration("20240202000000_b", "ALTER TABLE \"t\" DROP COLUMN \"a\";\nALTER TABLE \"t\" ADD COLUMN \"b\" text NOT NULL;\nALTER TABLE \"users\" DROP COLUMN \"nick\";\nCREATE UNIQUE INDEX \"t_b\" ON \"t\" (\"b\", \"deleted_at\");\n");
+    g.commit_all("b");
+    assert_eq!(codes(&g, &["--base", "main"]), (0, vec![]));
+    // The same statements against a base that has the table are reported
+    // (the unique index for its existing column `deleted_at`, not `b`).
+    let (_, found) = codes(&g, &["--base", "HEAD~1"]);
+    let got: Vec<&str> = found.iter().map(|f| f.1.as_str()).collect();
+    assert_eq!(got, ["DS103", "MF103", "DS103", "MF101"], "{found:?}");
+    // Down files are never judged; --all judges no change.
+    assert_eq!(codes(&g, &["--all"]).1, vec![]);
+}
