@@ -73,6 +73,8 @@ fn every_openmeter_nolint_directive_is_a_finding_of_its_code() {
         // Without its directives, as the one new migration.
         let mut probe = base.clone();
         probe.file(name, &ParsedFile::parse(stripped.as_bytes()), true);
+        // Atlas's analyzers only (the lock rules share the engine).
+        probe.diags.retain(|d| is_atlas(d.code));
         let at = |line: usize| -> BTreeSet<(&'static str, &'static str)> {
             probe
                 .diags
@@ -105,6 +107,7 @@ fn every_openmeter_nolint_directive_is_a_finding_of_its_code() {
         // As written, the directives keep every code they name quiet.
         let mut kept = base.clone();
         kept.file(name, &ParsedFile::parse(text.as_bytes()), true);
+        kept.diags.retain(|d| is_atlas(d.code));
         for d in &kept.diags {
             if let Some((_, _, rules)) = found.iter().find(|f| f.1 == d.line) {
                 if rules
@@ -164,6 +167,11 @@ fn every_openmeter_nolint_directive_is_a_finding_of_its_code() {
         missed.join("\n")
     );
     assert_eq!(recalled + missed.len(), directives);
+}
+
+/// Codes of Atlas's open analyzers.
+fn is_atlas(code: &str) -> bool {
+    ["DS", "MF", "BC", "CD"].iter().any(|p| code.starts_with(p))
 }
 
 /// Whether the statement a miss (`file:line CODE`) points at is a unique

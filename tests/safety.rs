@@ -124,7 +124,7 @@ fn atlas_nolint_and_migguard_ignore_are_honoured() {
     let out = g.migguard().args(["check"]).output().unwrap();
     let human = String::from_utf8_lossy(&out.stdout);
     assert!(
-        human.contains("2 Atlas diagnostic(s) skipped by -- atlas:nolint directives"),
+        human.contains("2 finding(s) skipped by -- atlas:nolint directives"),
         "{human}"
     );
 
@@ -152,10 +152,155 @@ fn only_objects_of_the_base_side_count() {
     g.commit_all("b");
     assert_eq!(codes(&g, &["--base", "main"]), (0, vec![]));
     // The same statements against a base that has the table are reported
-    // (the unique index for its existing column `deleted_at`, not `b`).
+    // (the unique index for its existing column `deleted_at`, not `b`; and
+    // built without CONCURRENTLY on an existing table).
     let (_, found) = codes(&g, &["--base", "HEAD~1"]);
     let got: Vec<&str> = found.iter().map(|f| f.1.as_str()).collect();
-    assert_eq!(got, ["DS103", "MF103", "DS103", "MF101"], "{found:?}");
+    assert_eq!(
+        got,
+        ["DS103", "MF103", "DS103", "MF101", "PG101"],
+        "{found:?}"
+    );
     // Down files are never judged; --all judges no change.
     assert_eq!(codes(&g, &["--all"]).1, vec![]);
+}
+
+/// A `format` directory `db/migrations` whose base creates table `t`;
+/// staged: `new_file` with `new`. Returns the lock and transaction codes.
+fn tx_codes(
+    format: &str,
+    base_file: &str,
+    base: &str,
+    new_file: &str,
+    new: &str,
+) -> Vec<(String, usize)> {
+    let g = GitRepo::new();
+    g.write(
+        ".migguard.yaml",
+        format!("migrations:\n  dir: db/migrations\n  format: {format}\n"),
+    );
+    g.write(&format!("db/migrations/{base_file}"), base);
+    g.commit_all("main");
+    g.write(&format!("db/migrations/{new_file}"), new);
+    g.stage_all();
+    let out = g
+        .migguard()
+        .args([
+            "check",
+            "--format",
+            "json",
+            "--rule",
+            "concurrently-in-transaction",
+            "--rule",
+            "transaction-control",
+            "--rule",
+            "index-lock",
+        ])
+        .output()
+        .unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|_| panic!("{out:?}"));
+    doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["code"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap() as usize,
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn each_format_runs_its_files_its_own_way() {
+    let cic = "CREATE INDEX CONCURRENTLY \"t_a\" ON \"t\" (\"a\");\n";
+    let pg103 = |line| vec![("PG103".to_string(), line)];
+    // goose: in a transaction unless NO TRANSACTION.
+    let goose_base = "-- +goose Up\nCREATE TABLE t (a int);\n-- +goose Down\nDROP TABLE t;\n";
+    assert_eq!(
+        tx_codes(
+            "goose",
+            "1_init.sql",
+            goose_base,
+            "2_ix.sql",
+            &format!("-- +goose Up\n{cic}")
+        ),
+        pg103(2)
+    );
+    assert_eq!(
+        tx_codes("goose", "1_init.sql", goose_base, "2_ix.sql", &format!("-- +goose NO TRANSACTION\n-- +goose Up\n{cic}-- +goose Down\nDROP INDEX CONCURRENTLY t_a;\n")),
+        vec![]
+    );
+    // atlas: in a transaction unless the header says txmode none.
+    let atlas_base = "CREATE TABLE t (a int);\n";
+    assert_eq!(
+        tx_codes("atlas", "1_init.sql", atlas_base, "2_ix.sql", cic),
+        pg103(1)
+    );
+    assert_eq!(
+        tx_codes(
+            "atlas",
+            "1_init.sql",
+            atlas_base,
+            "2_ix.sql",
+            &format!("-- atlas:txmode none\n\n{cic}")
+        ),
+        vec![]
+    );
+    assert_eq!(
+        tx_codes(
+            "atlas",
+            "1_init.sql",
+            atlas_base,
+            "2_ix.sql",
+            "BEGIN;\nALTER TABLE t ADD COLUMN b int;\nCOMMIT;\n"
+        ),
+        vec![("TX201".to_string(), 1), ("TX201".to_string(), 3)]
+    );
+    // dbmate: unless transaction:false.
+    let dbmate_base = "-- migrate:up\nCREATE TABLE t (a int);\n-- migrate:down\nDROP TABLE t;\n";
+    assert_eq!(
+        tx_codes(
+            "dbmate",
+            "1_init.sql",
+            dbmate_base,
+            "2_ix.sql",
+            &format!("-- migrate:up\n{cic}")
+        ),
+        pg103(2)
+    );
+    assert_eq!(
+        tx_codes(
+            "dbmate",
+            "1_init.sql",
+            dbmate_base,
+            "2_ix.sql",
+            &format!("-- migrate:up transaction:false\n{cic}")
+        ),
+        vec![]
+    );
+    // golang-migrate: alone in its file it runs; with another statement the
+    // file is one implicit transaction. Its own BEGIN/COMMIT are right.
+    let gm = |up: &str| {
+        tx_codes(
+            "golang-migrate",
+            "1_init.up.sql",
+            atlas_base,
+            "2_ix.up.sql",
+            up,
+        )
+    };
+    assert_eq!(gm(cic), vec![]);
+    assert_eq!(gm(&format!("SET lock_timeout = '5s';\n{cic}")), pg103(2));
+    assert_eq!(
+        gm("BEGIN;\nALTER TABLE t ADD COLUMN b int;\nCOMMIT;\n"),
+        vec![]
+    );
+    // Without CONCURRENTLY on the existing table: the lock rule instead.
+    assert_eq!(
+        gm("CREATE INDEX t_a ON t (a);\n"),
+        vec![("PG101".to_string(), 1)]
+    );
 }

@@ -151,12 +151,13 @@ impl<'a> CheckContext<'a> {
         let mut lint = crate::sql::lint::Lint::default();
         for path in &ups {
             if let Some(file) = self.parsed(Side::New, path)? {
-                lint.file(path, &file, new.contains(path));
+                let tx = self.format.tx_mode(&file.text);
+                lint.file_in(path, &file, new.contains(path), tx);
             }
         }
         if lint.skipped > 0 {
             self.note(format!(
-                "{} Atlas diagnostic(s) skipped by -- atlas:nolint directives in {}",
+                "{} finding(s) skipped by -- atlas:nolint directives in {}",
                 lint.skipped,
                 if self.dir.is_empty() { "." } else { &self.dir }
             ));

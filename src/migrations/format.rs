@@ -5,6 +5,20 @@
 
 use std::fmt;
 
+/// How a migration tool runs one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxMode {
+    /// In a transaction the tool opens for the file (the tool's name).
+    Wrapped(&'static str),
+    /// As one query: one implicit transaction when it holds more than one
+    /// statement (golang-migrate).
+    Implicit,
+    /// Outside any transaction: the file opted out.
+    None,
+    /// Not known (flyway, whose mode is a setting).
+    Unknown,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum DirFormat {
     /// Every `*.sql` file is a migration (Atlas's own format).
@@ -67,6 +81,44 @@ impl DirFormat {
             _ => return None,
         };
         bytes.windows(marker.len()).position(|w| w == marker)
+    }
+
+    /// How the format's migration tool runs `text` (a migration's up file)
+    /// on PostgreSQL: in a transaction of its own unless the file opts out
+    /// (atlas `-- atlas:txmode none` in the file's header, goose
+    /// `-- +goose NO TRANSACTION`, dbmate `transaction:false` on its
+    /// `-- migrate:up` line); golang-migrate sends the file as one query,
+    /// which PostgreSQL runs as one implicit transaction when it holds more
+    /// than one statement. Flyway's mode depends on its settings: unknown.
+    pub fn tx_mode(self, text: &str) -> TxMode {
+        let line_is = |want: &str| text.lines().any(|l| l.trim() == want);
+        match self {
+            DirFormat::Atlas => {
+                let none = crate::sql::lint::file_directives(text, "txmode")
+                    .iter()
+                    .any(|d| d.trim() == "none");
+                if none {
+                    TxMode::None
+                } else {
+                    TxMode::Wrapped("atlas")
+                }
+            }
+            DirFormat::Goose if line_is("-- +goose NO TRANSACTION") => TxMode::None,
+            DirFormat::Goose => TxMode::Wrapped("goose"),
+            DirFormat::Dbmate => {
+                let off = text.lines().any(|l| {
+                    let l = l.trim();
+                    l.starts_with("-- migrate:up") && l.contains("transaction:false")
+                });
+                if off {
+                    TxMode::None
+                } else {
+                    TxMode::Wrapped("dbmate")
+                }
+            }
+            DirFormat::GolangMigrate => TxMode::Implicit,
+            DirFormat::Flyway => TxMode::Unknown,
+        }
     }
 
     /// What migrating up applies from a migration's up file: for goose and

@@ -9,5 +9,6 @@ pub mod renumber;
 pub use disk::{DirFile, DiskDir};
 pub use format::{
     compare_versions, flyway_version, flyway_version_cmp, local_desc, local_version, DirFormat,
+    TxMode,
 };
 pub use listing::{Listing, Migration};

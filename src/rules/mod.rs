@@ -7,17 +7,20 @@ use crate::error::Result;
 use crate::findings::{Finding, Severity};
 
 pub mod backward_incompatible_change;
+pub mod concurrently_in_transaction;
 pub mod constraint_dropped;
 pub mod data_dependent_change;
 pub mod destructive_change;
 pub mod down_roundtrip;
 pub mod generated_edited;
+pub mod index_lock;
 pub mod migration_edited;
 pub mod missing_down;
 pub mod missing_soft_delete;
 pub mod non_linear;
 pub mod sum_drift;
 pub mod sum_history;
+pub mod transaction_control;
 pub mod unique_without_deleted_at;
 pub mod view_missing_from_up;
 pub mod view_parity;
@@ -59,13 +62,16 @@ pub static RULES: &[&Rule] = &[
     &data_dependent_change::RULE,
     &backward_incompatible_change::RULE,
     &constraint_dropped::RULE,
+    &index_lock::RULE,
+    &concurrently_in_transaction::RULE,
+    &transaction_control::RULE,
     &view_parity::RULE,
     &down_roundtrip::RULE,
 ];
 
-/// The findings of one of Atlas's analyzers: each diagnostic of the new
-/// migrations, at its statement, with Atlas's code and text, and the help
-/// `help(code)` gives.
+/// The findings of one analyzer of [`crate::sql::lint`] (Atlas's, or a lock
+/// rule's): each diagnostic of the new migrations, at its statement, with
+/// its code and text, and the help `help(code)` gives.
 fn atlas_findings(
     ctx: &CheckContext,
     rule: &'static str,

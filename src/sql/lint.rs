@@ -25,6 +25,7 @@ use sqlparser::ast::{
 use super::normalize::ident_name;
 use super::parse::{ParsedFile, Stmt};
 use super::schema::object_name;
+use crate::migrations::TxMode;
 
 /// An Atlas analyzer: its name is what `-- atlas:nolint NAME` skips.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -33,6 +34,11 @@ pub enum Analyzer {
     DataDepend,
     Incompatible,
     ConDrop,
+    /// migguard's PostgreSQL lock rules (not Atlas analyzers; `-- atlas:nolint`
+    /// with their codes skips them too).
+    IndexLock,
+    Concurrently,
+    TxControl,
 }
 
 impl Analyzer {
@@ -42,6 +48,9 @@ impl Analyzer {
             Analyzer::DataDepend => "data_depend",
             Analyzer::Incompatible => "incompatible",
             Analyzer::ConDrop => "condrop",
+            Analyzer::IndexLock => "index-lock",
+            Analyzer::Concurrently => "concurrently-in-transaction",
+            Analyzer::TxControl => "transaction-control",
         }
     }
 }
@@ -78,10 +87,18 @@ struct Table {
     new: bool,
 }
 
+/// An index: its table, and whether the change created it.
+#[derive(Debug, Clone)]
+struct IndexOf {
+    table: String,
+    new: bool,
+}
+
 /// The replayed schema and the diagnostics of the new migrations so far.
 #[derive(Debug, Clone)]
 pub struct Lint {
     tables: BTreeMap<String, Table>,
+    indexes: BTreeMap<String, IndexOf>,
     /// Schemas by name, and whether the change created them.
     schemas: BTreeMap<String, bool>,
     pub diags: Vec<Diag>,
@@ -96,6 +113,7 @@ impl Default for Lint {
     fn default() -> Lint {
         Lint {
             tables: BTreeMap::new(),
+            indexes: BTreeMap::new(),
             // Every PostgreSQL database starts with it.
             schemas: BTreeMap::from([("public".to_string(), false)]),
             diags: Vec::new(),
@@ -122,14 +140,37 @@ impl Lint {
     /// statements are judged first and what it creates counts as the
     /// change's own.
     pub fn file(&mut self, path: &str, file: &ParsedFile, new: bool) {
+        self.file_in(path, file, new, TxMode::Unknown);
+    }
+
+    /// [`Lint::file`] for a file its migration tool runs as `tx` says, for
+    /// the transaction rules.
+    pub fn file_in(&mut self, path: &str, file: &ParsedFile, new: bool, tx: TxMode) {
         let nolint = new.then(|| Nolint::of_file(&file.text));
         self.filled.clear();
+        // Inside a transaction at this statement: the tool's, PostgreSQL's
+        // implicit one for a multi-statement query, or an explicit BEGIN.
+        let tool_tx = match tx {
+            TxMode::Wrapped(tool) => Some(format!("{tool} runs this file in one transaction")),
+            TxMode::Implicit if file.stmts.len() > 1 => Some(
+                "golang-migrate sends this file as one query, which PostgreSQL runs as one transaction when it holds more than one statement"
+                    .to_string(),
+            ),
+            _ => None,
+        };
+        let mut explicit_tx = false;
         for (i, stmt) in file.stmts.iter().enumerate() {
             for ast in &stmt.ast {
                 if let Some(nolint) = &nolint {
                     let rules = nolint.rules_for(&file.text, stmt);
                     let mut found = Vec::new();
                     self.judge(ast, &file.stmts[i + 1..], &mut found);
+                    let in_tx = if explicit_tx {
+                        Some("an explicit BEGIN opened a transaction before it".to_string())
+                    } else {
+                        tool_tx.clone()
+                    };
+                    self.judge_locks(ast, in_tx.as_deref(), tx, &mut found);
                     for (code, analyzer, message, subject) in found {
                         if nolint.skips(&rules, code, analyzer) {
                             self.skipped += 1;
@@ -146,8 +187,86 @@ impl Lint {
                         });
                     }
                 }
+                match ast {
+                    Statement::StartTransaction { .. } => explicit_tx = true,
+                    Statement::Commit { .. } | Statement::Rollback { .. } => explicit_tx = false,
+                    _ => {}
+                }
                 self.apply(ast, new);
             }
+        }
+    }
+
+    /// The lock and transaction rules on one statement: `in_tx` says why it
+    /// runs inside a transaction, if it does.
+    fn judge_locks(&self, ast: &Statement, in_tx: Option<&str>, tx: TxMode, out: &mut Vec<Found>) {
+        let existing = |table: &str| self.tables.get(table).is_some_and(|t| !t.new);
+        match ast {
+            Statement::CreateIndex(ci) => {
+                let table = object_name(&ci.table_name);
+                let name = ci.name.as_ref().map(object_name).unwrap_or_default();
+                if ci.concurrently {
+                    if let Some(why) = in_tx {
+                        out.push((
+                            "PG103",
+                            Analyzer::Concurrently,
+                            format!("CREATE INDEX CONCURRENTLY cannot run inside a transaction block, and {why}: the migration fails"),
+                            table,
+                        ));
+                    }
+                } else if existing(&table) {
+                    out.push((
+                        "PG101",
+                        Analyzer::IndexLock,
+                        format!("creating index {name:?} on existing table {table:?} without CONCURRENTLY holds a SHARE lock while the index is built: every write to {table:?} waits"),
+                        table,
+                    ));
+                }
+            }
+            Statement::Drop {
+                object_type: ObjectType::Index,
+                names,
+                ..
+            } => {
+                for n in names {
+                    let name = object_name(n);
+                    let Some(ix) = self.indexes.get(&name) else {
+                        continue;
+                    };
+                    if !ix.new && existing(&ix.table) {
+                        out.push((
+                            "PG102",
+                            Analyzer::IndexLock,
+                            format!("dropping index {name:?} without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on {:?}: its reads and writes wait, and so does everything queued behind it", ix.table),
+                            ix.table.clone(),
+                        ));
+                    }
+                }
+            }
+            Statement::StartTransaction { .. }
+            | Statement::Commit { .. }
+            | Statement::Rollback { .. } => {
+                if let TxMode::Wrapped(tool) = tx {
+                    let word = match ast {
+                        Statement::StartTransaction { .. } => "BEGIN",
+                        Statement::Commit { .. } => "COMMIT",
+                        _ => "ROLLBACK",
+                    };
+                    let effect = match word {
+                        "BEGIN" => "PostgreSQL ignores it with a warning, and a COMMIT after it ends the tool's transaction early",
+                        _ => "it ends the tool's transaction early: what follows runs outside it, and a failure there leaves the migration half applied",
+                    };
+                    out.push((
+                        "TX201",
+                        Analyzer::TxControl,
+                        format!(
+                            "{word} inside the transaction {tool} opens for this file: {effect}"
+                        ),
+                        String::new(),
+                    ));
+                }
+            }
+            _ => {}
         }
     }
 
@@ -399,6 +518,14 @@ impl Lint {
     fn apply(&mut self, ast: &Statement, new: bool) {
         match ast {
             Statement::CreateTable(ct) => self.create_table(ct, new),
+            Statement::CreateIndex(ci) => {
+                if let Some(name) = &ci.name {
+                    self.indexes.entry(object_name(name)).or_insert(IndexOf {
+                        table: object_name(&ci.table_name),
+                        new,
+                    });
+                }
+            }
             Statement::CreateSchema { schema_name, .. } => {
                 let name = schema_name.to_string().trim_matches('"').to_string();
                 self.schemas.entry(name).or_insert(new);
@@ -411,6 +538,10 @@ impl Lint {
                     match object_type {
                         ObjectType::Table => {
                             self.tables.remove(&name);
+                            self.indexes.retain(|_, ix| ix.table != name);
+                        }
+                        ObjectType::Index => {
+                            self.indexes.remove(&name);
                         }
                         ObjectType::Schema => {
                             self.schemas.remove(&name);
@@ -533,6 +664,9 @@ impl Lint {
             };
             if let Some(t) = self.tables.remove(table) {
                 self.tables.insert(to.clone(), t);
+                for ix in self.indexes.values_mut().filter(|ix| ix.table == table) {
+                    ix.table = to.clone();
+                }
             }
             return to;
         }
@@ -717,6 +851,11 @@ struct Nolint {
 /// (`Some("")` for a bare one), the way Atlas's directive pattern
 /// `^([ -~]*)atlas:(\w+)(?: +([ -~]*))*` reads it.
 fn nolint_args(comment: &str) -> Option<String> {
+    directive_args(comment, "nolint")
+}
+
+/// The arguments of an `atlas:NAME` directive in one comment line.
+fn directive_args(comment: &str, want: &str) -> Option<String> {
     let at = comment.rfind("atlas:")?;
     if !comment[..at].bytes().all(|b| (b' '..=b'~').contains(&b)) {
         return None;
@@ -725,7 +864,7 @@ fn nolint_args(comment: &str) -> Option<String> {
     let name_len = after
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .unwrap_or(after.len());
-    if &after[..name_len] != "nolint" {
+    if &after[..name_len] != want {
         return None;
     }
     let rest = &after[name_len..];
@@ -739,30 +878,38 @@ fn nolint_args(comment: &str) -> Option<String> {
     Some(trimmed[..end].to_string())
 }
 
-impl Nolint {
-    fn of_file(text: &str) -> Nolint {
-        let mut directives = Vec::new();
-        let mut content = text;
-        let mut comments = Vec::new();
-        while content.starts_with('#') || content.starts_with("--") {
-            match content.find('\n') {
-                Some(i) => {
-                    comments.push(content[..i].trim());
-                    content = &content[i + 1..];
-                }
-                None => {
-                    comments.push(content);
-                    content = "";
-                    break;
-                }
+/// The arguments of every `atlas:NAME` file directive of `text`: the
+/// comment lines the file starts with, when a blank line follows them (how
+/// Atlas reads `atlas:nolint`, `atlas:txmode`, ...).
+pub fn file_directives(text: &str, name: &str) -> Vec<String> {
+    let mut directives = Vec::new();
+    let mut content = text;
+    let mut comments = Vec::new();
+    while content.starts_with('#') || content.starts_with("--") {
+        match content.find('\n') {
+            Some(i) => {
+                comments.push(content[..i].trim());
+                content = &content[i + 1..];
+            }
+            None => {
+                comments.push(content);
+                content = "";
+                break;
             }
         }
-        // File comments are separated from the statements by a blank line.
-        if content.trim_start_matches([' ', '\t']).starts_with('\n')
-            || content.trim_start_matches([' ', '\t']).starts_with("\r\n")
-        {
-            directives.extend(comments.iter().filter_map(|c| nolint_args(c)));
-        }
+    }
+    // File comments are separated from the statements by a blank line.
+    if content.trim_start_matches([' ', '\t']).starts_with('\n')
+        || content.trim_start_matches([' ', '\t']).starts_with("\r\n")
+    {
+        directives.extend(comments.iter().filter_map(|c| directive_args(c, name)));
+    }
+    directives
+}
+
+impl Nolint {
+    fn of_file(text: &str) -> Nolint {
+        let directives = file_directives(text, "nolint");
         let file_ignored = directives.len() == 1 && directives[0].is_empty();
         Nolint {
             file_rules: directives
@@ -806,6 +953,7 @@ mod tests {
         l.file("new.sql", &ParsedFile::parse(new.as_bytes()), true);
         l.diags
             .into_iter()
+            .filter(|d| !d.code.starts_with("PG") && !d.code.starts_with("TX"))
             .map(|d| (d.line, d.code, d.message))
             .collect()
     }
@@ -951,5 +1099,89 @@ mod tests {
         );
         // Without the blank line it is the first statement's directive.
         assert_eq!(codes(&format!("-- atlas:nolint\n{two}")), ["DS103"]);
+    }
+
+    /// Lock and transaction findings of `new` run as `tx` after `BASE`.
+    fn locks(new: &str, tx: TxMode) -> Vec<(usize, &'static str)> {
+        let mut l = Lint::default();
+        l.file("base.sql", &ParsedFile::parse(BASE.as_bytes()), false);
+        l.file(
+            "base2.sql",
+            &ParsedFile::parse(b"CREATE INDEX users_email ON users (email);\n"),
+            false,
+        );
+        l.file_in("new.sql", &ParsedFile::parse(new.as_bytes()), true, tx);
+        l.diags
+            .into_iter()
+            .filter(|d| d.code.starts_with("PG") || d.code.starts_with("TX"))
+            .map(|d| (d.line, d.code))
+            .collect()
+    }
+
+    #[test]
+    fn index_locks_only_on_existing_tables() {
+        let none = TxMode::None;
+        assert_eq!(
+            locks(
+                "CREATE INDEX users_org ON users (org_id);\nDROP INDEX users_email;\n",
+                none
+            ),
+            vec![(1, "PG101"), (2, "PG102")]
+        );
+        assert_eq!(
+            locks("CREATE TABLE t (a int);\nCREATE INDEX t_a ON t (a);\nDROP INDEX t_a;\nCREATE INDEX CONCURRENTLY users_org ON users (org_id);\n", none),
+            vec![]
+        );
+        let mut l = Lint::default();
+        l.file("base.sql", &ParsedFile::parse(BASE.as_bytes()), false);
+        l.file(
+            "new.sql",
+            &ParsedFile::parse(b"CREATE INDEX users_org ON users (org_id);\n"),
+            true,
+        );
+        assert!(l.diags[0].message.contains("SHARE lock"), "{:?}", l.diags);
+    }
+
+    #[test]
+    fn concurrently_fails_where_the_tool_opens_a_transaction() {
+        let cic = "CREATE INDEX CONCURRENTLY users_org ON users (org_id);\n";
+        assert_eq!(locks(cic, TxMode::Wrapped("goose")), vec![(1, "PG103")]);
+        assert_eq!(locks(cic, TxMode::None), vec![]);
+        assert_eq!(locks(cic, TxMode::Unknown), vec![]);
+        // golang-migrate: alone in its file it runs outside a transaction.
+        assert_eq!(locks(cic, TxMode::Implicit), vec![]);
+        assert_eq!(
+            locks(
+                &format!("SET lock_timeout = '2s';\n{cic}"),
+                TxMode::Implicit
+            ),
+            vec![(2, "PG103")]
+        );
+        // An explicit BEGIN, in any format.
+        assert_eq!(
+            locks(&format!("BEGIN;\n{cic}COMMIT;\n"), TxMode::None),
+            vec![(2, "PG103")]
+        );
+    }
+
+    #[test]
+    fn transaction_control_where_the_tool_wraps_the_file() {
+        let sql = "BEGIN;\nALTER TABLE users ADD COLUMN note text;\nCOMMIT;\n";
+        assert_eq!(
+            locks(sql, TxMode::Wrapped("atlas")),
+            vec![(1, "TX201"), (3, "TX201")]
+        );
+        assert_eq!(locks(sql, TxMode::Implicit), vec![]);
+        assert_eq!(locks(sql, TxMode::None), vec![]);
+    }
+
+    #[test]
+    fn file_directives_need_the_blank_line() {
+        assert_eq!(
+            file_directives("-- atlas:txmode none\n\nSELECT 1;\n", "txmode"),
+            ["none"]
+        );
+        assert!(file_directives("-- atlas:txmode none\nSELECT 1;\n", "txmode").is_empty());
+        assert!(file_directives("\n-- atlas:txmode none\n\nSELECT 1;\n", "txmode").is_empty());
     }
 }
