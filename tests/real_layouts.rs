@@ -320,13 +320,19 @@ fn zero_config_finds_every_directory_and_reads_goose_sections() {
     rehash_all_sql(&g, "internal/store/pg");
     g.stage_all();
     let (code, doc) = run_json(&g, &["check"]);
-    // Only the up section is judged: its DROP TABLE of an existing table.
+    // Only the up section is judged: its DROP TABLE of an existing table
+    // (taken with no lock_timeout set).
     assert_eq!(code, 1, "{doc}");
     let f = doc["findings"].as_array().unwrap();
-    assert_eq!(f.len(), 1, "{doc}");
+    assert_eq!(f.len(), 2, "{doc}");
     assert_eq!(
         (f[0]["code"].as_str(), f[0]["line"].as_u64()),
         (Some("DS102"), Some(2)),
+        "{doc}"
+    );
+    assert_eq!(
+        (f[1]["rule"].as_str(), f[1]["line"].as_u64()),
+        (Some("lock-timeout"), Some(2)),
         "{doc}"
     );
     assert_eq!(
@@ -412,7 +418,7 @@ fn dbmate_and_flyway_directories_are_detected() {
         .output()
         .unwrap();
     let f = findings(&out);
-    assert_eq!(f.len(), 2, "{f:?}");
+    assert_eq!(f.len(), 3, "{f:?}");
     assert_eq!(
         (f[0].0.as_str(), f[0].1.as_str()),
         ("non-linear", "database/migrations/V1_5__late.sql")
@@ -426,6 +432,8 @@ fn dbmate_and_flyway_directories_are_detected() {
             Some(2)
         )
     );
+    // ...taken with no lock_timeout set.
+    assert_eq!((f[2].0.as_str(), f[2].2), ("lock-timeout", Some(2)));
 }
 
 #[test]

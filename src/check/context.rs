@@ -148,11 +148,19 @@ impl<'a> CheckContext<'a> {
             .map(|m| self.in_dir(&m.up))
             .collect();
         self.parse_all(Side::New, &ups)?;
-        let mut lint = crate::sql::lint::Lint::default();
+        let conventions = &self.settings.config.conventions;
+        let mut lint = crate::sql::lint::Lint::default().for_postgres(
+            conventions.postgres_version.unwrap_or(15),
+            conventions.lock_timeout_set_by_runner.unwrap_or(false),
+        );
         for path in &ups {
             if let Some(file) = self.parsed(Side::New, path)? {
                 let tx = self.format.tx_mode(&file.text);
                 lint.file_in(path, &file, new.contains(path), tx);
+                if self.mode == Mode::All {
+                    // An audit: each migration against all earlier ones.
+                    lint.settle();
+                }
             }
         }
         if lint.skipped > 0 {

@@ -82,6 +82,12 @@ pub struct ConventionsConfig {
     /// Many-to-many join tables (two foreign keys forming the primary key)
     /// are exempt from the soft-delete rules (default true).
     pub exempt_join_tables: Option<bool>,
+    /// The PostgreSQL major version the lock and rewrite advice is for
+    /// (default 15).
+    pub postgres_version: Option<u32>,
+    /// The migration runner sets `lock_timeout` itself: `lock-timeout` is
+    /// off.
+    pub lock_timeout_set_by_runner: Option<bool>,
 }
 
 /// `migrations:` as one mapping (`dir`, `format`) or a list of them.

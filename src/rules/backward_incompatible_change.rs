@@ -26,6 +26,8 @@ new migration it reports, with Atlas's code and wording:
 Tables created by the change itself are new and never reported.
 `-- atlas:nolint` (bare, `BC102`, `incompatible`; statement or file) and
 `-- migguard:ignore backward-incompatible-change <reason>` are honoured.
+With `check --all` (an audit) each migration is judged as the one new
+migration after all earlier ones.
 
 ## Why it matters
 During a deploy the previous release keeps running against the migrated
@@ -48,7 +50,7 @@ same migration. When nothing else reads it, mark the statement with
 `-- atlas:nolint BC102`.
 "#,
     check: Some(check),
-    needs_change: true,
+    needs_change: false,
 };
 
 fn help(code: &str) -> &'static str {

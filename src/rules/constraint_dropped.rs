@@ -25,6 +25,8 @@ dropped together with one of its columns (`destructive-change` reports the
 column). `-- atlas:nolint` (bare, `CD101`, `condrop`) and
 `-- migguard:ignore constraint-dropped <reason>` are honoured. Atlas defines
 only `CD101`; check and primary-key constraints dropped are not reported.
+With `check --all` (an audit) each migration is judged as the one new
+migration after all earlier ones.
 
 ## Why it matters
 Without the foreign key the database no longer keeps the relation: rows can
@@ -41,7 +43,7 @@ it is replaced, add the new key in the same statement. When the drop is
 intended, mark the statement with `-- atlas:nolint CD101`.
 "#,
     check: Some(check),
-    needs_change: true,
+    needs_change: false,
 };
 
 fn help(_code: &str) -> &'static str {

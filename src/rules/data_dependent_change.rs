@@ -29,6 +29,8 @@ written in PostgreSQL SQL, where a unique index is always created anew
 (`MF101`). Tables created by the change itself are new: nothing in them can
 fail. `-- atlas:nolint` (bare, `MF103`, `data_depend`; statement or file) and
 `-- migguard:ignore data-dependent-change <reason>` are honoured.
+With `check --all` (an audit) each migration is judged as the one new
+migration after all earlier ones.
 
 ## Why it matters
 These statements pass on a developer's empty database and in CI, then fail in
@@ -53,7 +55,7 @@ When you know the data is fine, mark the statement with
 `-- atlas:nolint MF101` (Atlas reads the same line).
 "#,
     check: Some(check),
-    needs_change: true,
+    needs_change: false,
 };
 
 fn help(code: &str) -> &'static str {

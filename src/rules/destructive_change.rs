@@ -35,6 +35,8 @@ findings carry `"code"`; SARIF, GitHub and GitLab output show it.
 analyzer's name (`-- atlas:nolint destructive`); at the top of the file,
 followed by a blank line, for the whole file (bare: the file is not
 analysed). `-- migguard:ignore destructive-change <reason>` works too.
+With `check --all` (an audit) each migration is judged as the one new
+migration after all earlier ones.
 
 ## Why it matters
 A dropped column or table takes its data with it, and code that is still
@@ -57,7 +59,7 @@ migration. When the data is truly unwanted, say so above the statement with
 `-- migguard:ignore destructive-change <reason>`.
 "#,
     check: Some(check),
-    needs_change: true,
+    needs_change: false,
 };
 
 fn help(code: &str) -> &'static str {

@@ -25,6 +25,8 @@ For each statement of a new migration:
 A table created by the change itself is empty: indexing it is never
 reported. `-- atlas:nolint PG101` and `-- migguard:ignore index-lock <reason>`
 skip a statement.
+With `check --all` (an audit) each migration is judged as the one new
+migration after all earlier ones.
 
 ## Why it matters
 On a large table an index build takes minutes. Every write waits for it, and
@@ -46,7 +48,7 @@ file. Atlas-generated ent migrations write plain `CREATE INDEX`: edit the
 generated file before it is applied anywhere, then `migguard fix-sum`.
 "#,
     check: Some(check),
-    needs_change: true,
+    needs_change: false,
 };
 
 fn help(code: &str) -> &'static str {

@@ -9,18 +9,23 @@ use crate::findings::{Finding, Severity};
 pub mod backward_incompatible_change;
 pub mod concurrently_in_transaction;
 pub mod constraint_dropped;
+pub mod constraint_validation_lock;
 pub mod data_dependent_change;
 pub mod destructive_change;
 pub mod down_roundtrip;
 pub mod generated_edited;
 pub mod index_lock;
+pub mod lock_timeout;
 pub mod migration_edited;
 pub mod missing_down;
 pub mod missing_soft_delete;
 pub mod non_linear;
+pub mod not_null_scan;
 pub mod sum_drift;
 pub mod sum_history;
+pub mod table_rewrite;
 pub mod transaction_control;
+pub mod unique_constraint_lock;
 pub mod unique_without_deleted_at;
 pub mod view_missing_from_up;
 pub mod view_parity;
@@ -65,6 +70,11 @@ pub static RULES: &[&Rule] = &[
     &index_lock::RULE,
     &concurrently_in_transaction::RULE,
     &transaction_control::RULE,
+    &unique_constraint_lock::RULE,
+    &constraint_validation_lock::RULE,
+    &not_null_scan::RULE,
+    &table_rewrite::RULE,
+    &lock_timeout::RULE,
     &view_parity::RULE,
     &down_roundtrip::RULE,
 ];
@@ -85,14 +95,14 @@ fn atlas_findings(
     }
     let lint = ctx.atlas_lint()?;
     for d in lint.diags.iter().filter(|d| d.analyzer == analyzer) {
-        out.push(
-            Finding::new(rule, severity, &d.path, d.message.clone())
-                .at(d.line, d.span.clone())
-                .code(d.code)
-                .subject(d.subject.clone())
-                .label(d.code)
-                .help(help(d.code)),
-        );
+        let mut f = Finding::new(rule, severity, &d.path, d.message.clone())
+            .at(d.line, d.span.clone())
+            .subject(d.subject.clone())
+            .help(help(d.code));
+        if !d.code.is_empty() {
+            f = f.code(d.code).label(d.code);
+        }
+        out.push(f);
     }
     Ok(())
 }

@@ -20,6 +20,8 @@ migration that its tool already runs in a transaction: atlas without
 `-- atlas:txmode none`, goose without `-- +goose NO TRANSACTION`, dbmate
 without `transaction:false`. golang-migrate does not wrap its files, so an
 explicit `BEGIN` ... `COMMIT` there is right and never reported.
+With `check --all` (an audit) each migration is judged as the one new
+migration after all earlier ones.
 
 ## Why it matters
 PostgreSQL ignores the inner `BEGIN` with a warning; the `COMMIT` after it
@@ -42,7 +44,7 @@ one (atlas `-- atlas:txmode none`, goose `-- +goose NO TRANSACTION`, dbmate
 `transaction:false`).
 "#,
     check: Some(check),
-    needs_change: true,
+    needs_change: false,
 };
 
 fn help(_: &str) -> &'static str {

@@ -22,6 +22,10 @@ use sqlparser::ast::{
     CreateTable, Expr, ObjectType, RenameTableNameKind, Statement, TableConstraint, TableFactor,
 };
 
+mod locks;
+
+pub use locks::type_change_rewrites;
+
 use super::normalize::ident_name;
 use super::parse::{ParsedFile, Stmt};
 use super::schema::object_name;
@@ -39,6 +43,11 @@ pub enum Analyzer {
     IndexLock,
     Concurrently,
     TxControl,
+    UniqueLock,
+    Validation,
+    NotNullScan,
+    Rewrite,
+    LockTimeout,
 }
 
 impl Analyzer {
@@ -51,6 +60,11 @@ impl Analyzer {
             Analyzer::IndexLock => "index-lock",
             Analyzer::Concurrently => "concurrently-in-transaction",
             Analyzer::TxControl => "transaction-control",
+            Analyzer::UniqueLock => "unique-constraint-lock",
+            Analyzer::Validation => "constraint-validation-lock",
+            Analyzer::NotNullScan => "not-null-scan",
+            Analyzer::Rewrite => "table-rewrite",
+            Analyzer::LockTimeout => "lock-timeout",
         }
     }
 }
@@ -72,6 +86,8 @@ pub struct Diag {
 
 #[derive(Debug, Clone, Default)]
 struct Column {
+    /// The type as written, lower case (`character varying(20)`).
+    ty: String,
     not_null: bool,
     /// Added by the change (a new migration).
     new: bool,
@@ -84,6 +100,9 @@ struct Table {
     /// change added them.
     foreign_keys: BTreeMap<String, (Vec<String>, bool)>,
     primary_key: Vec<String>,
+    /// `CHECK (col IS NOT NULL)` constraints by name: the column, and
+    /// whether the constraint is validated.
+    not_null_checks: BTreeMap<String, (String, bool)>,
     new: bool,
 }
 
@@ -107,6 +126,8 @@ pub struct Lint {
     /// Columns (table, column) an earlier `UPDATE` of the current file set
     /// on every row that was NULL: `SET NOT NULL` after it cannot fail.
     filled: BTreeSet<(String, String)>,
+    pg_version: u32,
+    lock_timeout_by_runner: bool,
 }
 
 impl Default for Lint {
@@ -119,6 +140,8 @@ impl Default for Lint {
             diags: Vec::new(),
             skipped: 0,
             filled: BTreeSet::new(),
+            pg_version: 15,
+            lock_timeout_by_runner: false,
         }
     }
 }
@@ -136,6 +159,28 @@ fn pg_name(mut s: String) -> String {
 }
 
 impl Lint {
+    /// The PostgreSQL major version the advice is for
+    /// (`conventions.postgres_version`, default 15), and whether the runner
+    /// sets `lock_timeout` itself (`conventions.lock_timeout_set_by_runner`).
+    pub fn for_postgres(mut self, version: u32, lock_timeout_by_runner: bool) -> Lint {
+        self.pg_version = version;
+        self.lock_timeout_by_runner = lock_timeout_by_runner;
+        self
+    }
+
+    /// Ends a change: everything created so far exists on the base side of
+    /// what comes next (`check --all` judges each migration this way, as
+    /// the one new migration after all earlier ones).
+    pub fn settle(&mut self) {
+        for t in self.tables.values_mut() {
+            t.new = false;
+            t.columns.values_mut().for_each(|c| c.new = false);
+            t.foreign_keys.values_mut().for_each(|fk| fk.1 = false);
+        }
+        self.indexes.values_mut().for_each(|ix| ix.new = false);
+        self.schemas.values_mut().for_each(|s| *s = false);
+    }
+
     /// Applies one migration (its up statements). With `new`, its
     /// statements are judged first and what it creates counts as the
     /// change's own.
@@ -148,125 +193,39 @@ impl Lint {
     pub fn file_in(&mut self, path: &str, file: &ParsedFile, new: bool, tx: TxMode) {
         let nolint = new.then(|| Nolint::of_file(&file.text));
         self.filled.clear();
-        // Inside a transaction at this statement: the tool's, PostgreSQL's
-        // implicit one for a multi-statement query, or an explicit BEGIN.
-        let tool_tx = match tx {
-            TxMode::Wrapped(tool) => Some(format!("{tool} runs this file in one transaction")),
-            TxMode::Implicit if file.stmts.len() > 1 => Some(
-                "golang-migrate sends this file as one query, which PostgreSQL runs as one transaction when it holds more than one statement"
-                    .to_string(),
-            ),
-            _ => None,
-        };
-        let mut explicit_tx = false;
+        let mut session = locks::Session::new(tx, file.stmts.len());
         for (i, stmt) in file.stmts.iter().enumerate() {
-            for ast in &stmt.ast {
-                if let Some(nolint) = &nolint {
-                    let rules = nolint.rules_for(&file.text, stmt);
-                    let mut found = Vec::new();
+            if let Some(nolint) = &nolint {
+                let rules = nolint.rules_for(&file.text, stmt);
+                let mut found = Vec::new();
+                if stmt.ast.is_empty() {
+                    locks::judge_opaque(file.stmt_text(stmt), &session, &mut found);
+                }
+                for ast in &stmt.ast {
                     self.judge(ast, &file.stmts[i + 1..], &mut found);
-                    let in_tx = if explicit_tx {
-                        Some("an explicit BEGIN opened a transaction before it".to_string())
-                    } else {
-                        tool_tx.clone()
-                    };
-                    self.judge_locks(ast, in_tx.as_deref(), tx, &mut found);
-                    for (code, analyzer, message, subject) in found {
-                        if nolint.skips(&rules, code, analyzer) {
-                            self.skipped += 1;
-                            continue;
-                        }
-                        self.diags.push(Diag {
-                            code,
-                            analyzer,
-                            path: path.to_string(),
-                            line: stmt.line,
-                            span: stmt.span.clone(),
-                            message,
-                            subject,
-                        });
+                    self.judge_locks(ast, &session, &mut found);
+                }
+                for (code, analyzer, message, subject) in found {
+                    if nolint.skips(&rules, code, analyzer) {
+                        self.skipped += 1;
+                        continue;
                     }
+                    self.diags.push(Diag {
+                        code,
+                        analyzer,
+                        path: path.to_string(),
+                        line: stmt.line,
+                        span: stmt.span.clone(),
+                        message,
+                        subject,
+                    });
                 }
-                match ast {
-                    Statement::StartTransaction { .. } => explicit_tx = true,
-                    Statement::Commit { .. } | Statement::Rollback { .. } => explicit_tx = false,
-                    _ => {}
-                }
+            }
+            for ast in &stmt.ast {
+                session.after(ast);
                 self.apply(ast, new);
             }
-        }
-    }
-
-    /// The lock and transaction rules on one statement: `in_tx` says why it
-    /// runs inside a transaction, if it does.
-    fn judge_locks(&self, ast: &Statement, in_tx: Option<&str>, tx: TxMode, out: &mut Vec<Found>) {
-        let existing = |table: &str| self.tables.get(table).is_some_and(|t| !t.new);
-        match ast {
-            Statement::CreateIndex(ci) => {
-                let table = object_name(&ci.table_name);
-                let name = ci.name.as_ref().map(object_name).unwrap_or_default();
-                if ci.concurrently {
-                    if let Some(why) = in_tx {
-                        out.push((
-                            "PG103",
-                            Analyzer::Concurrently,
-                            format!("CREATE INDEX CONCURRENTLY cannot run inside a transaction block, and {why}: the migration fails"),
-                            table,
-                        ));
-                    }
-                } else if existing(&table) {
-                    out.push((
-                        "PG101",
-                        Analyzer::IndexLock,
-                        format!("creating index {name:?} on existing table {table:?} without CONCURRENTLY holds a SHARE lock while the index is built: every write to {table:?} waits"),
-                        table,
-                    ));
-                }
-            }
-            Statement::Drop {
-                object_type: ObjectType::Index,
-                names,
-                ..
-            } => {
-                for n in names {
-                    let name = object_name(n);
-                    let Some(ix) = self.indexes.get(&name) else {
-                        continue;
-                    };
-                    if !ix.new && existing(&ix.table) {
-                        out.push((
-                            "PG102",
-                            Analyzer::IndexLock,
-                            format!("dropping index {name:?} without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on {:?}: its reads and writes wait, and so does everything queued behind it", ix.table),
-                            ix.table.clone(),
-                        ));
-                    }
-                }
-            }
-            Statement::StartTransaction { .. }
-            | Statement::Commit { .. }
-            | Statement::Rollback { .. } => {
-                if let TxMode::Wrapped(tool) = tx {
-                    let word = match ast {
-                        Statement::StartTransaction { .. } => "BEGIN",
-                        Statement::Commit { .. } => "COMMIT",
-                        _ => "ROLLBACK",
-                    };
-                    let effect = match word {
-                        "BEGIN" => "PostgreSQL ignores it with a warning, and a COMMIT after it ends the tool's transaction early",
-                        _ => "it ends the tool's transaction early: what follows runs outside it, and a failure there leaves the migration half applied",
-                    };
-                    out.push((
-                        "TX201",
-                        Analyzer::TxControl,
-                        format!(
-                            "{word} inside the transaction {tool} opens for this file: {effect}"
-                        ),
-                        String::new(),
-                    ));
-                }
-            }
-            _ => {}
+            session.next_statement();
         }
     }
 
@@ -604,6 +563,7 @@ impl Lint {
         for col in &ct.columns {
             let c = ident_name(&col.name);
             let mut column = Column {
+                ty: col.data_type.to_string().to_lowercase(),
                 not_null: false,
                 new,
             };
@@ -628,13 +588,30 @@ impl Lint {
             t.columns.insert(c, column);
         }
         for constraint in &ct.constraints {
-            self.add_constraint(&name, &mut t, constraint, new);
+            self.add_constraint(&name, &mut t, constraint, false, new);
         }
         self.tables.insert(name, t);
     }
 
-    fn add_constraint(&self, table: &str, t: &mut Table, constraint: &TableConstraint, new: bool) {
+    fn add_constraint(
+        &self,
+        table: &str,
+        t: &mut Table,
+        constraint: &TableConstraint,
+        not_valid: bool,
+        new: bool,
+    ) {
         match constraint {
+            TableConstraint::Check(ch) => {
+                if let Some(c) = locks::not_null_check(&ch.expr) {
+                    let name = ch
+                        .name
+                        .as_ref()
+                        .map(ident_name)
+                        .unwrap_or_else(|| format!("{table}_{c}_check"));
+                    t.not_null_checks.insert(pg_name(name), (c, !not_valid));
+                }
+            }
             TableConstraint::PrimaryKey(pk) => {
                 t.primary_key = pk.columns.iter().filter_map(index_column).collect();
                 for c in &t.primary_key {
@@ -682,9 +659,11 @@ impl Lint {
                         ColumnOption::NotNull | ColumnOption::PrimaryKey(_)
                     )
                 });
-                t.columns
-                    .entry(c.clone())
-                    .or_insert(Column { not_null, new });
+                t.columns.entry(c.clone()).or_insert(Column {
+                    ty: column_def.data_type.to_string().to_lowercase(),
+                    not_null,
+                    new,
+                });
                 for opt in &column_def.options {
                     if let ColumnOption::ForeignKey(_) = opt.option {
                         let fk = opt
@@ -710,6 +689,9 @@ impl Lint {
                     match op {
                         AlterColumnOperation::SetNotNull => col.not_null = true,
                         AlterColumnOperation::DropNotNull => col.not_null = false,
+                        AlterColumnOperation::SetDataType { data_type, .. } => {
+                            col.ty = data_type.to_string().to_lowercase()
+                        }
                         _ => {}
                     }
                 }
@@ -726,12 +708,21 @@ impl Lint {
                     *c = new.clone();
                 }
             }
-            AlterTableOperation::AddConstraint { constraint, .. } => {
-                self.add_constraint(table, &mut t, constraint, new);
+            AlterTableOperation::AddConstraint {
+                constraint,
+                not_valid,
+            } => {
+                self.add_constraint(table, &mut t, constraint, *not_valid, new);
+            }
+            AlterTableOperation::ValidateConstraint { name } => {
+                if let Some(check) = t.not_null_checks.get_mut(&pg_name(ident_name(name))) {
+                    check.1 = true;
+                }
             }
             AlterTableOperation::DropConstraint { name, .. } => {
                 let name = pg_name(ident_name(name));
                 t.foreign_keys.remove(&name);
+                t.not_null_checks.remove(&name);
                 if name == pg_name(format!("{table}_pkey")) {
                     t.primary_key.clear();
                 }
@@ -938,7 +929,9 @@ impl Nolint {
     fn skips(&self, rules: &[String], code: &str, analyzer: Analyzer) -> bool {
         self.file_ignored
             || (rules.len() == 1 && rules[0].is_empty())
-            || rules.iter().any(|r| r == code || r == analyzer.name())
+            || rules
+                .iter()
+                .any(|r| (!code.is_empty() && r == code) || r == analyzer.name())
     }
 }
 
@@ -953,7 +946,11 @@ mod tests {
         l.file("new.sql", &ParsedFile::parse(new.as_bytes()), true);
         l.diags
             .into_iter()
-            .filter(|d| !d.code.starts_with("PG") && !d.code.starts_with("TX"))
+            .filter(|d| {
+                ["DS", "MF", "BC", "CD"]
+                    .iter()
+                    .any(|p| d.code.starts_with(p))
+            })
             .map(|d| (d.line, d.code, d.message))
             .collect()
     }
@@ -1183,5 +1180,153 @@ mod tests {
         );
         assert!(file_directives("-- atlas:txmode none\nSELECT 1;\n", "txmode").is_empty());
         assert!(file_directives("\n-- atlas:txmode none\n\nSELECT 1;\n", "txmode").is_empty());
+    }
+
+    /// Every lock finding of `new` (run as `tx`) after `BASE`, with
+    /// lock-timeout as "LT".
+    fn all_locks(new: &str, tx: TxMode) -> Vec<(usize, &'static str)> {
+        let mut l = Lint::default();
+        l.file("base.sql", &ParsedFile::parse(BASE.as_bytes()), false);
+        l.file_in("new.sql", &ParsedFile::parse(new.as_bytes()), true, tx);
+        l.diags
+            .into_iter()
+            .filter(|d| d.code.is_empty() || d.code.starts_with("PG"))
+            .map(|d| (d.line, if d.code.is_empty() { "LT" } else { d.code }))
+            .collect()
+    }
+
+    #[test]
+    fn rewrites_scans_and_constraint_locks() {
+        let t = "SET lock_timeout = '2s';\n";
+        let d = all_locks(
+            &format!("{t}ALTER TABLE users ALTER COLUMN org_id TYPE text;\nALTER TABLE users ALTER COLUMN email TYPE varchar;\nALTER TABLE users ADD COLUMN r float DEFAULT random();\nALTER TABLE users ADD COLUMN c int DEFAULT 0;\nALTER TABLE users ADD COLUMN n timestamptz DEFAULT now();\nALTER TABLE users ADD COLUMN g bigint GENERATED ALWAYS AS (id * 2) STORED;\nALTER TABLE users ADD COLUMN s bigserial;\nALTER TABLE users SET UNLOGGED;\n"),
+            TxMode::None,
+        );
+        assert_eq!(
+            d,
+            vec![
+                (2, "PG301"),
+                (4, "PG302"),
+                (7, "PG302"),
+                (8, "PG302"),
+                (9, "PG307")
+            ]
+        );
+        let d = all_locks(
+            &format!("{t}ALTER TABLE users ADD CONSTRAINT users_email UNIQUE (email);\nALTER TABLE users ADD PRIMARY KEY (org_id);\nALTER TABLE users ADD CONSTRAINT users_email_ok CHECK (email <> '');\nALTER TABLE users ADD CONSTRAINT users_org FOREIGN KEY (org_id) REFERENCES orgs (id);\nALTER TABLE users ADD CONSTRAINT users_ok CHECK (email <> '') NOT VALID;\nALTER TABLE users VALIDATE CONSTRAINT users_ok;\nALTER TABLE users ALTER COLUMN email SET NOT NULL;\n"),
+            TxMode::None,
+        );
+        assert_eq!(
+            d,
+            vec![
+                (2, "PG105"),
+                (3, "PG104"),
+                (4, "PG305"),
+                (5, "PG306"),
+                (8, "PG303")
+            ]
+        );
+        // Validated in the tool's transaction: the ADD's lock is held.
+        let d = all_locks(
+            &format!("{t}ALTER TABLE users ADD CONSTRAINT users_ok CHECK (email <> '') NOT VALID;\nALTER TABLE users VALIDATE CONSTRAINT users_ok;\n"),
+            TxMode::Wrapped("atlas"),
+        );
+        assert_eq!(d, vec![(3, "PG305")]);
+        // A validated CHECK (col IS NOT NULL) spares the scan.
+        let d = all_locks(
+            &format!("{t}ALTER TABLE users ADD CONSTRAINT e_nn CHECK (email IS NOT NULL) NOT VALID;\nALTER TABLE users VALIDATE CONSTRAINT e_nn;\nALTER TABLE users ALTER COLUMN email SET NOT NULL;\n"),
+            TxMode::None,
+        );
+        assert_eq!(d, vec![]);
+        // Before PostgreSQL 11 every default rewrites.
+        let mut l = Lint::default().for_postgres(10, false);
+        l.file("base.sql", &ParsedFile::parse(BASE.as_bytes()), false);
+        l.file(
+            "new.sql",
+            &ParsedFile::parse(
+                format!("{t}ALTER TABLE users ADD COLUMN c int DEFAULT 0;\n").as_bytes(),
+            ),
+            true,
+        );
+        assert_eq!(
+            l.diags.iter().map(|d| d.code).collect::<Vec<_>>(),
+            ["PG302"]
+        );
+    }
+
+    #[test]
+    fn lock_timeout_in_effect_or_not() {
+        let alter = "ALTER TABLE users ADD COLUMN note text;\n";
+        assert_eq!(all_locks(alter, TxMode::None), vec![(1, "LT")]);
+        assert_eq!(
+            all_locks(&format!("SET lock_timeout = '5s';\n{alter}"), TxMode::None),
+            vec![]
+        );
+        assert_eq!(
+            all_locks(&format!("{alter}SET lock_timeout = '5s';\n"), TxMode::None),
+            vec![(1, "LT")]
+        );
+        assert_eq!(
+            all_locks(
+                &format!("SET lock_timeout = '5s';\nRESET lock_timeout;\n{alter}"),
+                TxMode::None
+            ),
+            vec![(3, "LT")]
+        );
+        assert_eq!(
+            all_locks(&format!("SET lock_timeout = 0;\n{alter}"), TxMode::None),
+            vec![(2, "LT")]
+        );
+        // SET LOCAL lasts the tool's transaction...
+        assert_eq!(
+            all_locks(
+                &format!("SET LOCAL lock_timeout = '5s';\n{alter}"),
+                TxMode::Wrapped("goose")
+            ),
+            vec![]
+        );
+        // ...does nothing outside one, and ends with its transaction.
+        assert_eq!(
+            all_locks(
+                &format!("SET LOCAL lock_timeout = '5s';\n{alter}"),
+                TxMode::None
+            ),
+            vec![(2, "LT")]
+        );
+        assert_eq!(
+            all_locks(
+                &format!("BEGIN;\nSET LOCAL lock_timeout = '5s';\n{alter}COMMIT;\n{alter}"),
+                TxMode::None
+            ),
+            vec![(5, "LT")]
+        );
+        // Tables the change creates, and the runner's own timeout.
+        assert_eq!(
+            all_locks(
+                "CREATE TABLE t (a int);\nALTER TABLE t ADD COLUMN b int;\n",
+                TxMode::None
+            ),
+            vec![]
+        );
+        let mut l = Lint::default().for_postgres(15, true);
+        l.file("base.sql", &ParsedFile::parse(BASE.as_bytes()), false);
+        l.file("new.sql", &ParsedFile::parse(alter.as_bytes()), true);
+        assert!(l.diags.is_empty());
+    }
+
+    #[test]
+    fn drop_index_concurrently_in_a_transaction() {
+        // sqlparser cannot read it; PG103 all the same.
+        assert_eq!(
+            locks(
+                "DROP INDEX CONCURRENTLY users_email;\n",
+                TxMode::Wrapped("goose")
+            ),
+            vec![(1, "PG103")]
+        );
+        assert_eq!(
+            locks("DROP INDEX CONCURRENTLY users_email;\n", TxMode::None),
+            vec![]
+        );
     }
 }
