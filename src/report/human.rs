@@ -4,7 +4,8 @@
 use std::fmt;
 
 use miette::{
-    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceCode,
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError,
+    MietteSpanContents, SourceCode, SourceSpan, SpanContents,
 };
 
 use super::Report;
@@ -12,7 +13,35 @@ use crate::findings::{Finding, Severity};
 
 struct FindingDiagnostic<'a> {
     finding: &'a Finding,
-    source: Option<NamedSource<String>>,
+    source: Option<Window>,
+}
+
+/// The lines of a file miette shows for one finding, numbered as in the
+/// file: miette reads only them, however large the file.
+struct Window {
+    name: String,
+    text: String,
+    /// 0-based line of the file where `text` starts.
+    first_line: usize,
+}
+
+impl SourceCode for Window {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let c = self.text.read_span(span, before, after)?;
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            c.data(),
+            *c.span(),
+            c.line() + self.first_line,
+            c.column(),
+            c.line_count(),
+        )))
+    }
 }
 
 impl fmt::Debug for FindingDiagnostic<'_> {
@@ -81,8 +110,17 @@ pub fn render(report: &Report, color: bool, quiet: bool) -> String {
     } else {
         GraphicalTheme::unicode_nocolor()
     };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(100);
+    // Words break at ASCII spaces: the Unicode line-breaking rules cost more
+    // than the whole check on an audit with a thousand findings, and every
+    // message migguard writes breaks at spaces.
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(100)
+        .with_word_separator(textwrap::WordSeparator::AsciiSpace);
     let mut out = String::new();
+    // Line ranges per file, computed once: an audit shows hundreds of
+    // findings in the same large files.
+    let mut line_index: std::collections::HashMap<&str, Vec<std::ops::Range<usize>>> =
+        std::collections::HashMap::new();
     for finding in &report.findings {
         let mut shown = finding.clone();
         let source = finding.span.as_ref().and_then(|span| {
@@ -90,9 +128,16 @@ pub fn render(report: &Report, color: bool, quiet: bool) -> String {
             if span.end > text.len() || !text.is_char_boundary(span.start) {
                 return None;
             }
-            let (text, span) = windowed(text, span.clone(), MAX_LINE);
+            let lines = line_index
+                .entry(finding.path.as_str())
+                .or_insert_with(|| line_ranges(text));
+            let (text, span, first_line) = windowed_in(text, lines, span.clone(), MAX_LINE);
             shown.span = Some(span);
-            Some(NamedSource::new(&finding.path, text))
+            Some(Window {
+                name: finding.path.clone(),
+                text,
+                first_line,
+            })
         });
         let diag = FindingDiagnostic {
             finding: &shown,
@@ -136,12 +181,22 @@ fn cut(s: &str, width: usize) -> String {
 /// stay true), each cut to `width` characters: the first underlined line
 /// around the underlined part, the others at their end. Returns the text and
 /// the span in it.
+#[cfg(test)]
 fn windowed(
     text: &str,
     span: std::ops::Range<usize>,
     width: usize,
 ) -> (String, std::ops::Range<usize>) {
-    // Byte ranges of every line, without the line break.
+    let (shown, span, first) = windowed_in(text, &line_ranges(text), span, width);
+    let pad = "\n".repeat(first);
+    (
+        format!("{pad}{shown}"),
+        span.start + first..span.end + first,
+    )
+}
+
+/// Byte ranges of every line of `text`, without the line break.
+fn line_ranges(text: &str) -> Vec<std::ops::Range<usize>> {
     let mut lines: Vec<std::ops::Range<usize>> = Vec::new();
     let mut start = 0;
     for piece in text.split_inclusive('\n') {
@@ -152,20 +207,33 @@ fn windowed(
     if lines.is_empty() || text.ends_with('\n') {
         lines.push(text.len()..text.len());
     }
-    let line_of = |at: usize| {
-        lines
-            .iter()
-            .position(|l| at <= l.end)
-            .unwrap_or(lines.len() - 1)
-    };
+    lines
+}
+
+/// [`windowed`] with the file's line ranges given, without the empty lines
+/// before: only the lines miette shows, the span in them, and the 0-based
+/// line of the file they start at.
+fn windowed_in(
+    text: &str,
+    lines: &[std::ops::Range<usize>],
+    span: std::ops::Range<usize>,
+    width: usize,
+) -> (String, std::ops::Range<usize>, usize) {
+    let line_of = |at: usize| lines.partition_point(|l| l.end < at).min(lines.len() - 1);
     let first = line_of(span.start);
     let last = line_of(span.end.saturating_sub(1).max(span.start));
     let shown = first.saturating_sub(1)..=(last + 1).min(lines.len() - 1);
     let wide = |l: &std::ops::Range<usize>| text[l.clone()].chars().count() > width;
     if !lines[shown.clone()].iter().any(wide) {
-        return (text.to_string(), span);
+        let from = lines[*shown.start()].start;
+        let to = lines[*shown.end()].end;
+        return (
+            text[from..to].to_string(),
+            span.start - from..span.end - from,
+            *shown.start(),
+        );
     }
-    let mut out = "\n".repeat(*shown.start());
+    let mut out = String::new();
     let (mut new_start, mut new_end) = (0, 0);
     for i in shown.clone() {
         let l = lines[i].clone();
@@ -205,7 +273,7 @@ fn windowed(
             out.push('\n');
         }
     }
-    (out, new_start..new_end.max(new_start))
+    (out, new_start..new_end.max(new_start), *shown.start())
 }
 
 fn summary(report: &Report) -> String {

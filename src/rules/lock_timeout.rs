@@ -27,7 +27,8 @@ or an explicit `BEGIN` block). Not in effect: a `SET` after the statement, a
 `RESET`, `SET lock_timeout = 0`, or a `SET LOCAL` whose transaction has
 ended (PostgreSQL ignores a `SET LOCAL` outside a transaction block). With
 `conventions.lock_timeout_set_by_runner: true` (your runner or the database
-role sets it) the rule is off.
+role sets it) the rule is off. One finding per file, at its first such
+statement, counting the others: one `SET` at the top fixes them all.
 With `check --all` (an audit) each migration is judged as the one new
 migration after all earlier ones.
 

@@ -194,6 +194,7 @@ impl Lint {
         let nolint = new.then(|| Nolint::of_file(&file.text));
         self.filled.clear();
         let mut session = locks::Session::new(tx, file.stmts.len());
+        let first_diag = self.diags.len();
         for (i, stmt) in file.stmts.iter().enumerate() {
             if let Some(nolint) = &nolint {
                 let rules = nolint.rules_for(&file.text, stmt);
@@ -226,6 +227,33 @@ impl Lint {
                 self.apply(ast, new);
             }
             session.next_statement();
+        }
+        self.one_lock_timeout_per_file(first_diag);
+    }
+
+    /// One `lock-timeout` finding per file, at its first statement: one
+    /// `SET lock_timeout` at the top fixes them all.
+    fn one_lock_timeout_per_file(&mut self, from: usize) {
+        let mut seen: Option<usize> = None;
+        let mut more = 0;
+        let mut i = from;
+        while i < self.diags.len() {
+            if self.diags[i].analyzer == Analyzer::LockTimeout {
+                if seen.is_none() {
+                    seen = Some(i);
+                } else {
+                    self.diags.remove(i);
+                    more += 1;
+                    continue;
+                }
+            }
+            i += 1;
+        }
+        if let (Some(i), true) = (seen, more > 0) {
+            self.diags[i].message.push_str(&format!(
+                " (and {more} more statement{} of this file)",
+                if more == 1 { "" } else { "s" }
+            ));
         }
     }
 
@@ -1299,6 +1327,24 @@ mod tests {
                 TxMode::None
             ),
             vec![(5, "LT")]
+        );
+        // One finding per file, at its first statement.
+        let mut l = Lint::default();
+        l.file("base.sql", &ParsedFile::parse(BASE.as_bytes()), false);
+        l.file(
+            "new.sql",
+            &ParsedFile::parse(format!("{alter}{alter}{alter}").as_bytes()),
+            true,
+        );
+        let lt: Vec<_> = l.diags.iter().filter(|d| d.code.is_empty()).collect();
+        assert_eq!(lt.len(), 1);
+        assert_eq!(lt[0].line, 1);
+        assert!(
+            lt[0]
+                .message
+                .ends_with("(and 2 more statements of this file)"),
+            "{}",
+            lt[0].message
         );
         // Tables the change creates, and the runner's own timeout.
         assert_eq!(
