@@ -67,6 +67,9 @@ pub struct CheckContext<'a> {
     notes: RefCell<Vec<String>>,
     soft_delete: std::cell::OnceCell<Arc<SoftDelete>>,
     atlas_lint: std::cell::OnceCell<Arc<crate::sql::lint::Lint>>,
+    /// Listings per side and the new migrations: many rules ask.
+    listings: RefCell<HashMap<Side, Arc<Listing>>>,
+    new_migrations: std::cell::OnceCell<Vec<String>>,
 }
 
 /// The team's soft-delete convention, configured or detected.
@@ -128,6 +131,8 @@ impl<'a> CheckContext<'a> {
             notes: RefCell::new(Vec::new()),
             soft_delete: std::cell::OnceCell::new(),
             atlas_lint: std::cell::OnceCell::new(),
+            listings: RefCell::new(HashMap::new()),
+            new_migrations: std::cell::OnceCell::new(),
         }
     }
 
@@ -354,8 +359,15 @@ impl<'a> CheckContext<'a> {
     }
 
     pub fn listing(&self, side: Side) -> Listing {
+        if let Some(l) = self.listings.borrow().get(&side) {
+            return Listing::clone(l);
+        }
         let names = self.dir_names(side);
-        Listing::new(self.format, names.iter().map(String::as_str))
+        let listing = Listing::new(self.format, names.iter().map(String::as_str));
+        self.listings
+            .borrow_mut()
+            .insert(side, Arc::new(listing.clone()));
+        listing
     }
 
     /// The new side's `atlas.sum`, as it is and as Atlas would write it.
@@ -433,6 +445,12 @@ impl<'a> CheckContext<'a> {
     /// Migration files (up files) on the new side that are not created: the
     /// change's new migrations (every migration with `--all`).
     pub fn new_migrations(&self) -> Vec<String> {
+        self.new_migrations
+            .get_or_init(|| self.compute_new_migrations())
+            .clone()
+    }
+
+    fn compute_new_migrations(&self) -> Vec<String> {
         let created: std::collections::HashSet<String> = self
             .listing(Side::Created)
             .migrations
