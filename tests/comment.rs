@@ -184,6 +184,25 @@ fn github_run(g: &GitRepo, port: u16, event: &str) -> std::process::Output {
         .unwrap()
 }
 
+/// `check --base main --comment github --pr 7` with this token and API.
+fn comment_on_pr_7(g: &GitRepo, token: &str, api: &str) -> std::process::Output {
+    g.migguard()
+        .args([
+            "check",
+            "--base",
+            "main",
+            "--comment",
+            "github",
+            "--pr",
+            "7",
+        ])
+        .env("GITHUB_TOKEN", token)
+        .env("GITHUB_REPOSITORY", "acme/app")
+        .env("GITHUB_API_URL", api)
+        .output()
+        .unwrap()
+}
+
 const PR_EVENT: &str = r#"{"action":"synchronize","number":7,"pull_request":{"number":7}}"#;
 
 fn stderr(out: &std::process::Output) -> String {
@@ -334,22 +353,11 @@ fn a_403_is_exit_2_with_what_to_check_and_never_the_token() {
     assert!(!err.contains(TOKEN) && !stdout.contains(TOKEN));
 
     // A wrong token: 401, naming the variable and not its value.
-    let out = g
-        .migguard()
-        .args([
-            "check",
-            "--base",
-            "main",
-            "--comment",
-            "github",
-            "--pr",
-            "7",
-        ])
-        .env("GITHUB_TOKEN", "wrong-token-value")
-        .env("GITHUB_REPOSITORY", "acme/app")
-        .env("GITHUB_API_URL", format!("http://127.0.0.1:{port}/api/v3"))
-        .output()
-        .unwrap();
+    let out = comment_on_pr_7(
+        &g,
+        "wrong-token-value",
+        &format!("http://127.0.0.1:{port}/api/v3"),
+    );
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(
@@ -372,22 +380,7 @@ fn a_run_outside_a_pull_request_asks_for_pr() {
         "{err}"
     );
     // An unreachable API: exit 2 naming the address.
-    let out = g
-        .migguard()
-        .args([
-            "check",
-            "--base",
-            "main",
-            "--comment",
-            "github",
-            "--pr",
-            "7",
-        ])
-        .env("GITHUB_TOKEN", TOKEN)
-        .env("GITHUB_REPOSITORY", "acme/app")
-        .env("GITHUB_API_URL", "http://127.0.0.1:9/api/v3")
-        .output()
-        .unwrap();
+    let out = comment_on_pr_7(&g, TOKEN, "http://127.0.0.1:9/api/v3");
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(

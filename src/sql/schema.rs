@@ -154,6 +154,15 @@ pub fn object_name(name: &ObjectName) -> String {
     }
 }
 
+/// The index's name, or the one PostgreSQL gives an unnamed index
+/// (`<table>_<columns>_idx`).
+pub fn index_name(ci: &CreateIndex, table: &str, columns: &[String]) -> String {
+    ci.name
+        .as_ref()
+        .map(object_name)
+        .unwrap_or_else(|| format!("{table}_{}_idx", columns.join("_")))
+}
+
 fn index_column(c: &IndexColumn) -> String {
     match &c.column.expr {
         Expr::Identifier(i) => ident_name(i),
@@ -341,11 +350,7 @@ impl Replay {
     fn create_index(&mut self, ci: &CreateIndex, origin: Origin) {
         let table = object_name(&ci.table_name);
         let columns: Vec<String> = ci.columns.iter().map(index_column).collect();
-        let name = ci
-            .name
-            .as_ref()
-            .map(object_name)
-            .unwrap_or_else(|| format!("{table}_{}_idx", columns.join("_")));
+        let name = index_name(ci, &table, &columns);
         if ci.if_not_exists && self.schema.indexes.contains_key(&name) {
             return;
         }

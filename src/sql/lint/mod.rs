@@ -290,11 +290,7 @@ impl Lint {
             Statement::CreateIndex(ci) if ci.unique => {
                 let table = object_name(&ci.table_name);
                 let columns: Vec<String> = ci.columns.iter().filter_map(index_column).collect();
-                let name = ci
-                    .name
-                    .as_ref()
-                    .map(object_name)
-                    .unwrap_or_else(|| format!("{table}_{}_idx", columns.join("_")));
+                let name = super::schema::index_name(ci, &table, &columns);
                 self.unique_on_existing(&table, &name, &columns, out);
             }
             Statement::AlterTable(at) => {
