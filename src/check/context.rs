@@ -145,6 +145,16 @@ impl<'a> CheckContext<'a> {
         if let Some(l) = self.atlas_lint.get() {
             return Ok(l.clone());
         }
+        // The safety rules speak PostgreSQL's locks, rewrites and failure
+        // modes: a directory named for another database is not judged.
+        if let Some(db) = crate::migrations::other_dialect_named_by(&self.dir) {
+            self.note(format!(
+                "migration-safety rules not run in {}: its path names {db}, and they judge PostgreSQL migrations only",
+                self.dir
+            ));
+            let none = crate::sql::lint::Lint::default();
+            return Ok(self.atlas_lint.get_or_init(|| Arc::new(none)).clone());
+        }
         let new: HashSet<String> = self.new_migrations().into_iter().collect();
         let ups: Vec<String> = self
             .listing(Side::New)

@@ -47,7 +47,7 @@ intended, mark the statement with `-- atlas:nolint CD101`.
 };
 
 fn help(_code: &str) -> &'static str {
-    "the database no longer guards this relation; if the drop is intended, mark the statement with `-- atlas:nolint CD101`"
+    "unless a key on the same columns replaces it, the database no longer guards this relation; if the drop is intended, mark the statement with `-- atlas:nolint CD101`"
 }
 
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {

@@ -473,10 +473,19 @@ impl Lint {
                     {
                         continue;
                     }
+                    // Atlas reports a key re-created under another name too;
+                    // say so, the relation stays guarded.
+                    let replaced = added_constraints
+                        .iter()
+                        .find(|(_, cols)| *cols == columns)
+                        .map(|(n, _)| {
+                            format!(" (the same statement adds {n:?} on the same columns)")
+                        })
+                        .unwrap_or_default();
                     out.push((
                         "CD101",
                         Analyzer::ConDrop,
-                        format!("Dropping foreign-key constraint {name:?}"),
+                        format!("Dropping foreign-key constraint {name:?}{replaced}"),
                         table.to_string(),
                     ));
                 }
@@ -1092,6 +1101,11 @@ mod tests {
             d.iter().map(|x| x.1).collect::<Vec<_>>(),
             vec!["CD101"],
             "same name, other columns: another key"
+        );
+        let d = lint(BASE, "ALTER TABLE users DROP CONSTRAINT users_orgs, ADD CONSTRAINT users_org_fk FOREIGN KEY (org_id) REFERENCES orgs (id);\n");
+        assert_eq!(
+            d[0].2,
+            "Dropping foreign-key constraint \"users_orgs\" (the same statement adds \"users_org_fk\" on the same columns)"
         );
         let d = lint(
             BASE,
