@@ -21,6 +21,7 @@ pub mod error;
 pub mod findings;
 pub mod fsutil;
 pub mod git;
+pub mod memo;
 pub mod migrations;
 pub mod par;
 pub mod report;

@@ -4,6 +4,7 @@
 mod compute;
 mod diagnose;
 mod parse;
+pub mod view;
 
 pub use compute::{is_sum_ignored, leading_directive, Directive, HashFile, SumEntry};
 pub use diagnose::{diagnose, Drift, DriftKind};

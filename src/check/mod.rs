@@ -1,19 +1,23 @@
 //! `check`: builds the change set, runs every enabled rule on it, applies
 //! suppressions and severities, and returns the report.
 
+mod change_set;
 mod context;
+mod conventions;
 mod suppress;
 
 use std::sync::Arc;
 
-pub use context::{first_difference, line_span, CheckContext, Side};
+pub use change_set::{ChangeSet, Mode, Side, DEFAULT_BASE_REFS};
+pub use context::{first_difference, line_span, CheckContext};
+pub use conventions::SoftDelete;
 pub use suppress::{directives, Directive};
 
-use crate::config::{detect_format_from, Settings, FILE_NAME as CONFIG_FILE};
-use crate::error::{Error, Result};
+use crate::config::{Settings, FILE_NAME as CONFIG_FILE};
+use crate::error::Result;
 use crate::findings::Severity;
-use crate::git::{ChangeKind, Git, Scope, Snapshot};
-use crate::report::{Mode, Report};
+use crate::git::{ChangeKind, Git, Scope};
+use crate::report::Report;
 use crate::rules::RULES;
 
 /// What to compare.
@@ -28,9 +32,6 @@ pub struct Options {
     /// `--regenerate`: run the generate command and compare.
     pub regenerate: bool,
 }
-
-/// The refs tried, in order, for "created" in `--staged` mode.
-pub const DEFAULT_BASE_REFS: [&str; 3] = ["origin/HEAD", "origin/main", "main"];
 
 /// The paths rules read: the migration directory, generated paths and their
 /// sources, the views file, the ent schema and the config.
@@ -111,112 +112,20 @@ fn run_dir(
     options: &Options,
     runs: &dyn Fn(&str) -> bool,
 ) -> Result<(Report, Vec<String>)> {
-    let dir = git.relative(&settings.migrations_dir).ok_or_else(|| {
-        Error::Usage(format!(
-            "the migration directory {} is outside the repository {}",
-            settings.migrations_dir.display(),
-            git.workdir.display()
-        ))
-    })?;
-    let scope = scope(settings, &dir);
-    let head = git.head_commit()?;
-    let head_tree = |scope: &Scope| -> Result<Snapshot> {
-        match head {
-            Some(h) => Snapshot::from_tree(git, git.tree_of(h)?, scope),
-            None => Ok(Snapshot::empty()),
-        }
-    };
-    let (mode, base_commit, label, old, new, created, history) = if options.all {
-        let disk = Snapshot::from_disk(&git.workdir, &scope)?;
-        (
-            Mode::All,
-            None,
-            "the work tree".to_string(),
-            disk.clone(),
-            disk,
-            Snapshot::empty(),
-            Snapshot::empty(),
-        )
-    } else if let Some(rev) = &options.base {
-        let head = head.ok_or_else(|| {
-            Error::Usage("HEAD has no commit yet: `--base` compares committed history".into())
-        })?;
-        let rev_commit = git.require_commit(rev)?;
-        let merge_base = git.merge_base(rev_commit, head, rev)?;
-        let old = Snapshot::from_tree(git, git.tree_of(merge_base)?, &scope)?;
-        let new = if options.staged {
-            Snapshot::from_index(git, &scope)?
-        } else {
-            head_tree(&scope)?
-        };
-        let label = format!("{rev} (merge base {})", &merge_base.to_string()[..12]);
-        (
-            Mode::Base,
-            Some(merge_base),
-            label,
-            old.clone(),
-            new,
-            old.clone(),
-            old,
-        )
-    } else {
-        let old = head_tree(&scope)?;
-        let new = Snapshot::from_index(git, &scope)?;
-        let candidates: Vec<&str> = match &settings.config.base {
-            Some(b) => vec![b.as_str()],
-            None => DEFAULT_BASE_REFS.to_vec(),
-        };
-        let created_ref = candidates
-            .iter()
-            .find_map(|r| git.resolve_commit(r).map(|c| (*r, c)));
-        let (label, created, base_commit) = match created_ref {
-            Some((name, commit)) if Some(commit) != head => (
-                name.to_string(),
-                Snapshot::from_tree(git, git.tree_of(commit)?, &scope)?,
-                Some(commit),
-            ),
-            _ => ("HEAD".to_string(), old.clone(), head),
-        };
-        // atlas.sum extends the history shared with the base ref: its merge
-        // base with HEAD (a branch behind the base has not "removed" records).
-        let history = match (base_commit, head) {
-            (Some(b), Some(h)) if b != h => match git.repo.merge_base(b, h) {
-                Ok(Some(mb)) => Snapshot::from_tree(git, git.tree_of(mb.detach())?, &scope)?,
-                _ => created.clone(),
-            },
-            _ => created.clone(),
-        };
-        (Mode::Staged, base_commit, label, old, new, created, history)
-    };
-    let format = match settings.dir_format {
-        Some(f) => f,
-        None => {
-            let names = new.list_dir(&dir, false);
-            let prefix = if dir.is_empty() {
-                String::new()
-            } else {
-                format!("{dir}/")
-            };
-            detect_format_from(names.iter().map(String::as_str), |n| {
-                new.read(Some(git), &format!("{prefix}{n}")).ok().flatten()
-            })
-        }
-    };
-    let ctx = CheckContext::new(
-        settings,
-        git,
-        mode,
-        base_commit,
-        label,
-        old,
-        new,
-        created,
-        history,
-        dir,
-        format,
-        options.regenerate,
-    );
+    let cs = ChangeSet::from_git(settings, git, options)?;
+    let ctx = CheckContext::new(settings, cs, options.regenerate);
+    let findings = run_rules(&ctx, runs)?;
+    report_of(&ctx, findings)
+}
 
+/// Every enabled rule's findings on the context, the ent ones preferred and
+/// suppressions applied.
+pub fn run_rules(
+    ctx: &CheckContext,
+    runs: &dyn Fn(&str) -> bool,
+) -> Result<Vec<crate::findings::Finding>> {
+    let settings = ctx.settings;
+    let mode = ctx.cs.mode;
     let mut findings = Vec::new();
     for rule in RULES {
         let severity = settings.severity(rule.name, rule.default_severity);
@@ -227,31 +136,40 @@ fn run_dir(
         {
             continue;
         }
-        check(&ctx, severity, &mut findings)?;
+        check(ctx, severity, &mut findings)?;
     }
     let findings = prefer_ent(findings);
-    let findings = apply_suppressions(&ctx, findings)?;
+    apply_suppressions(ctx, findings)
+}
 
+/// The report of one directory's run, and the files it examined.
+fn report_of(
+    ctx: &CheckContext,
+    findings: Vec<crate::findings::Finding>,
+) -> Result<(Report, Vec<String>)> {
+    let mode = ctx.cs.mode;
+    let format = ctx.cs.format;
     let mut report = Report::new(mode);
-    report.base = ctx.base_commit.map(|c| c.to_string());
+    report.base = ctx.cs.base_commit.map(|c| c.to_string());
     if mode == Mode::All {
         // --all reads every SQL file of the directory (ups and downs).
         let all: Vec<String> = ctx
+            .cs
             .dir_names(Side::New)
             .iter()
             .filter(|n| n.ends_with(".sql"))
-            .map(|n| ctx.in_dir(n))
+            .map(|n| ctx.cs.in_dir(n))
             .collect();
         ctx.parse_all(Side::New, &all)?;
     }
     report.dirs.push(crate::report::DirSummary::new(
-        &ctx.dir,
+        &ctx.cs.dir,
         format,
-        settings.dir_format.is_some(),
+        ctx.settings.dir_format.is_some(),
     ));
-    let seen: Vec<String> = ctx.new.files.keys().cloned().collect();
-    (report.sql_files, report.statements, report.unparsed) = ctx.statement_counts();
-    report.unparsed_list = ctx.unparsed_statements();
+    let seen: Vec<String> = ctx.cs.new.files.keys().cloned().collect();
+    (report.sql_files, report.statements, report.unparsed) = ctx.sql.statement_counts();
+    report.unparsed_list = ctx.sql.unparsed_statements();
     for f in &findings {
         if report.sources.contains_key(&f.path) {
             continue;
@@ -294,16 +212,18 @@ fn apply_suppressions(
 ) -> Result<Vec<crate::findings::Finding>> {
     let mut paths: Vec<String> = findings.iter().map(|f| f.path.clone()).collect();
     let commented = |p: &str| p.ends_with(".sql") || p.ends_with(".go");
-    if ctx.mode == Mode::All {
+    if ctx.cs.mode == Mode::All {
         paths.extend(
-            ctx.dir_names(Side::New)
+            ctx.cs
+                .dir_names(Side::New)
                 .iter()
-                .map(|n| ctx.in_dir(n))
+                .map(|n| ctx.cs.in_dir(n))
                 .filter(|p| commented(p)),
         );
     } else {
         paths.extend(
-            ctx.changes
+            ctx.cs
+                .changes
                 .iter()
                 .filter(|c| c.kind != ChangeKind::Deleted && commented(&c.path))
                 .map(|c| c.path.clone()),

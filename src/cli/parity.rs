@@ -6,6 +6,7 @@ use std::collections::HashSet;
 use clap::Args;
 
 use super::{current_dir, open_dir, Global};
+use crate::check::Mode;
 use crate::config::Settings;
 use crate::devdb::parity::{self, SqlFile};
 use crate::devdb::roundtrip::{self, Step};
@@ -14,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::findings::{Finding, Severity};
 use crate::git::{Git, Scope, Snapshot};
 use crate::migrations::{DirFormat, DiskDir, Listing};
-use crate::report::{Mode, Report};
+use crate::report::Report;
 
 #[derive(Debug, Args)]
 pub struct ParityArgs {

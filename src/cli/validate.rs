@@ -2,8 +2,9 @@
 
 use super::{dir_summary, open_dir, Global};
 use crate::atlas_sum::FILE_NAME;
+use crate::check::Mode;
 use crate::error::Result;
-use crate::report::{Mode, Report};
+use crate::report::Report;
 use crate::rules::sum_drift;
 
 pub fn run(global: &Global) -> Result<i32> {

@@ -203,8 +203,8 @@ fn encode_segment(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Mode;
     use crate::findings::{Finding, Severity};
-    use crate::report::Mode;
 
     #[test]
     fn body_starts_with_the_marker_and_fits_the_limit() {

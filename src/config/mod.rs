@@ -7,7 +7,7 @@ mod file;
 use std::path::{Component, Path, PathBuf};
 
 pub use atlas_hcl::AtlasHcl;
-pub use file::{Config, GeneratedConfig, FILE_NAME};
+pub use file::{Config, EntConfig, GeneratedConfig, FILE_NAME};
 
 use crate::error::{display_path, Error, Result};
 use crate::findings::Severity;
@@ -297,6 +297,34 @@ impl Settings {
             hcl_excluded_tables,
             notes,
         })
+    }
+
+    /// The settings of a repository at `root` configured by `config` alone
+    /// (no discovery, no `atlas.hcl`): its first directory, else
+    /// `migrations`. For checks on files in memory.
+    pub fn from_config(root: &Path, config: Config) -> Settings {
+        let (dir, format) = match config.migrations.dirs().next() {
+            Some((d, f)) => (d.clone(), f),
+            None => ("migrations".to_string(), config.migrations.format()),
+        };
+        let dir = MigrationDir {
+            path: root.join(&dir),
+            format,
+            origin: FILE_NAME.to_string(),
+            sum_expected: true,
+        };
+        Settings {
+            root: root.to_path_buf(),
+            config_path: None,
+            migrations_dir: dir.path.clone(),
+            dir_format: dir.format,
+            dir_origin: dir.origin.clone(),
+            sum_expected: dir.sum_expected,
+            dirs: vec![dir],
+            hcl_excluded_tables: Vec::new(),
+            notes: Vec::new(),
+            config,
+        }
     }
 
     /// The settings seen from one of the run's directories.

@@ -28,12 +28,12 @@ pub struct Step<'a> {
 /// The catalog as a map from object (`"index public.t_x_idx"`) to its
 /// definition and the relation it belongs to. Objects that belong to
 /// extensions are left out (the extension itself is listed).
-type Catalog = BTreeMap<String, Object>;
+pub(crate) type Catalog = BTreeMap<String, Object>;
 
 #[derive(Debug, PartialEq, Eq)]
-struct Object {
-    definition: String,
-    relation: String,
+pub(crate) struct Object {
+    pub(crate) definition: String,
+    pub(crate) relation: String,
 }
 
 impl Object {
@@ -163,7 +163,12 @@ fn snapshot(client: &mut postgres::Client) -> Result<Catalog> {
 /// down"), `gone` what an object only in `before` is. The parts of a table
 /// that is there on one side only (its columns, indexes, constraints) are
 /// not listed apart from it.
-fn differences(before: &Catalog, after: &Catalog, left: &str, gone: &str) -> Vec<String> {
+pub(crate) fn differences(
+    before: &Catalog,
+    after: &Catalog,
+    left: &str,
+    gone: &str,
+) -> Vec<String> {
     let only = |a: &Catalog, b: &Catalog| -> std::collections::HashSet<String> {
         a.iter()
             .filter(|(k, o)| o.is_relation(k) && !b.contains_key(*k))

@@ -18,6 +18,8 @@
 //! This over-approximates on purpose where Go would need evaluation (a field
 //! built in a branch counts): a convention check must not miss a column.
 
+pub mod view;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::ops::Range;
 

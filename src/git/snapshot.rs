@@ -3,7 +3,7 @@
 //! generated paths and their sources), so that a check on a repository of ten
 //! thousand files reads only the few trees it needs.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -80,6 +80,8 @@ enum Origin {
     Tree(ObjectId),
     Index(Arc<gix::index::File>),
     Disk(PathBuf),
+    /// Files given as bytes (tests and fuzzing: no repository), by blob id.
+    Memory(Arc<HashMap<ObjectId, Arc<[u8]>>>),
 }
 
 #[derive(Clone)]
@@ -107,6 +109,26 @@ impl Snapshot {
         Snapshot {
             files: BTreeMap::new(),
             origin: Origin::Empty,
+        }
+    }
+
+    /// Files given as `(path, content)`, with the blob ids git would give
+    /// them, so that changes, renames and "same file" compare exactly as for
+    /// a commit. Reading needs no repository.
+    pub fn from_files<'f>(files: impl IntoIterator<Item = (&'f str, &'f [u8])>) -> Snapshot {
+        let mut refs = BTreeMap::new();
+        let mut blobs = HashMap::new();
+        for (path, bytes) in files {
+            // Hashing only fails on a detected SHA-1 collision attack; such
+            // a file gets the null id (compared as changed, read by path).
+            let id = gix::objs::compute_hash(gix::hash::Kind::Sha1, gix::objs::Kind::Blob, bytes)
+                .unwrap_or_else(|_| ObjectId::null(gix::hash::Kind::Sha1));
+            blobs.insert(id, Arc::from(bytes));
+            refs.insert(path.to_string(), FileRef::Blob { id, symlink: false });
+        }
+        Snapshot {
+            files: refs,
+            origin: Origin::Memory(Arc::new(blobs)),
         }
     }
 
@@ -205,14 +227,15 @@ impl Snapshot {
     /// the scope the snapshot was loaded with (a Go package found by
     /// following an import); read them with `read`, which looks such paths
     /// up on demand.
-    pub fn list_dir_anywhere(&self, git: &Git, dir: &str) -> Result<Vec<String>> {
+    pub fn list_dir_anywhere(&self, git: Option<&Git>, dir: &str) -> Result<Vec<String>> {
         let mut scope = Scope::default();
         scope.add_dir(dir);
-        let narrow = match &self.origin {
-            Origin::Empty => return Ok(Vec::new()),
-            Origin::Tree(tree) => Snapshot::from_tree(git, *tree, &scope)?,
-            Origin::Index(_) => Snapshot::from_index(git, &scope)?,
-            Origin::Disk(root) => Snapshot::from_disk(root, &scope)?,
+        let narrow = match (&self.origin, git) {
+            (Origin::Empty, _) => return Ok(Vec::new()),
+            (Origin::Memory(_), _) | (_, None) => return Ok(self.list_dir(dir, false)),
+            (Origin::Tree(tree), Some(git)) => Snapshot::from_tree(git, *tree, &scope)?,
+            (Origin::Index(_), Some(git)) => Snapshot::from_index(git, &scope)?,
+            (Origin::Disk(root), Some(_)) => Snapshot::from_disk(root, &scope)?,
         };
         Ok(narrow.list_dir(dir, false))
     }
@@ -278,6 +301,12 @@ impl Snapshot {
                 std::fs::read(&full)
                     .map(Some)
                     .map_err(|e| Error::read(&full, e))
+            }
+            Some(FileRef::Blob { id, .. }) if matches!(self.origin, Origin::Memory(_)) => {
+                let Origin::Memory(blobs) = &self.origin else {
+                    return Ok(None);
+                };
+                Ok(blobs.get(&id).map(|b| b.to_vec()))
             }
             Some(FileRef::Blob { id, symlink }) => {
                 let git = git.ok_or_else(|| {

@@ -48,8 +48,8 @@ pub fn render(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Mode;
     use crate::findings::Finding;
-    use crate::report::Mode;
 
     #[test]
     fn annotations_are_escaped() {

@@ -110,7 +110,7 @@ fn finding(report: &Report, f: &Finding) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::Mode;
+    use crate::check::Mode;
 
     fn report(n: usize) -> Report {
         let mut r = Report::new(Mode::Staged);

@@ -54,23 +54,7 @@ pub enum FailOn {
     Never,
 }
 
-/// What the run checked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    Staged,
-    Base,
-    All,
-}
-
-impl Mode {
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Staged => "staged",
-            Mode::Base => "base",
-            Mode::All => "all",
-        }
-    }
-}
+pub use crate::check::Mode;
 
 #[derive(Debug)]
 pub struct Report {

@@ -63,3 +63,28 @@ fn help(code: &str) -> &'static str {
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
     super::atlas_findings(ctx, RULE.name, Analyzer::Incompatible, severity, help, out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::testing::{codes, on_new, shown};
+
+    #[test]
+    fn renaming_an_existing_table_or_column_is_found() {
+        let sql = "ALTER TABLE users RENAME COLUMN name TO full_name;\nALTER TABLE orgs RENAME TO teams;\n";
+        let found = on_new(&RULE, sql);
+        assert_eq!(
+            codes(&found),
+            vec![(1, "BC102"), (2, "BC101")],
+            "{}",
+            shown(&found)
+        );
+    }
+
+    #[test]
+    fn renaming_in_a_table_the_change_creates_is_clean() {
+        let sql = "CREATE TABLE t (a int);\nALTER TABLE t RENAME COLUMN a TO b;\nALTER TABLE t RENAME TO u;\n";
+        let found = on_new(&RULE, sql);
+        assert!(found.is_empty(), "{}", shown(&found));
+    }
+}

@@ -57,3 +57,27 @@ fn help(_: &str) -> &'static str {
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
     super::atlas_findings(ctx, RULE.name, Analyzer::Concurrently, severity, help, out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::testing::{codes, on_new, shown};
+
+    #[test]
+    fn a_concurrent_build_in_a_file_atlas_wraps_in_a_transaction_is_found() {
+        let found = on_new(
+            &RULE,
+            "CREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n",
+        );
+        assert_eq!(codes(&found), vec![(1, "PG103")], "{}", shown(&found));
+        assert_eq!(found[0].severity, crate::findings::Severity::Error);
+    }
+
+    #[test]
+    fn the_same_build_with_txmode_none_is_clean() {
+        let sql =
+            "-- atlas:txmode none\n\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n";
+        let found = on_new(&RULE, sql);
+        assert!(found.is_empty(), "{}", shown(&found));
+    }
+}

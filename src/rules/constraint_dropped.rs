@@ -53,3 +53,23 @@ fn help(_code: &str) -> &'static str {
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
     super::atlas_findings(ctx, RULE.name, Analyzer::ConDrop, severity, help, out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::testing::{codes, on_new, shown};
+
+    #[test]
+    fn dropping_an_existing_foreign_key_is_found() {
+        let found = on_new(&RULE, "ALTER TABLE users DROP CONSTRAINT users_org_fk;\n");
+        assert_eq!(codes(&found), vec![(1, "CD101")], "{}", shown(&found));
+    }
+
+    #[test]
+    fn dropping_a_foreign_key_the_change_added_is_clean() {
+        let sql = "ALTER TABLE users ADD CONSTRAINT users_org2 FOREIGN KEY (org_id) REFERENCES orgs (id) NOT VALID;\n\
+                   ALTER TABLE users DROP CONSTRAINT users_org2;\n";
+        let found = on_new(&RULE, sql);
+        assert!(found.is_empty(), "{}", shown(&found));
+    }
+}

@@ -66,3 +66,36 @@ fn help(code: &str) -> &'static str {
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
     super::atlas_findings(ctx, RULE.name, Analyzer::Validation, severity, help, out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::testing::{codes, on_new, shown};
+
+    #[test]
+    fn a_check_or_foreign_key_added_valid_to_an_existing_table_is_found() {
+        let sql = "ALTER TABLE users ADD CONSTRAINT users_id_positive CHECK (id > 0);\n\
+                   ALTER TABLE users ADD CONSTRAINT users_org2 FOREIGN KEY (org_id) REFERENCES orgs (id);\n";
+        let found = on_new(&RULE, sql);
+        assert_eq!(
+            codes(&found),
+            vec![(1, "PG305"), (2, "PG306")],
+            "{}",
+            shown(&found)
+        );
+    }
+
+    #[test]
+    fn validating_in_the_same_transaction_is_found_and_not_valid_alone_is_clean() {
+        let sql = "ALTER TABLE users ADD CONSTRAINT users_id_positive CHECK (id > 0) NOT VALID;\n\
+                   ALTER TABLE users VALIDATE CONSTRAINT users_id_positive;\n";
+        let found = on_new(&RULE, sql);
+        assert_eq!(codes(&found), vec![(2, "PG305")], "{}", shown(&found));
+        assert!(found[0].message.contains("in the same transaction"));
+        let found = on_new(
+            &RULE,
+            "ALTER TABLE users ADD CONSTRAINT users_id_positive CHECK (id > 0) NOT VALID;\n",
+        );
+        assert!(found.is_empty(), "{}", shown(&found));
+    }
+}

@@ -69,3 +69,30 @@ fn help(code: &str) -> &'static str {
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
     super::atlas_findings(ctx, RULE.name, Analyzer::DataDepend, severity, help, out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::testing::{codes, on_new, shown};
+
+    #[test]
+    fn a_unique_index_and_set_not_null_on_existing_columns_are_found() {
+        let sql = "CREATE UNIQUE INDEX users_email ON users (email);\n\
+                   ALTER TABLE users ALTER COLUMN name SET NOT NULL;\n";
+        let found = on_new(&RULE, sql);
+        assert_eq!(
+            codes(&found),
+            vec![(1, "MF101"), (2, "MF104")],
+            "{}",
+            shown(&found)
+        );
+    }
+
+    #[test]
+    fn the_same_on_a_table_the_change_creates_is_clean() {
+        let sql = "CREATE TABLE t (a text);\nCREATE UNIQUE INDEX t_a ON t (a);\n\
+                   ALTER TABLE t ALTER COLUMN a SET NOT NULL;\n";
+        let found = on_new(&RULE, sql);
+        assert!(found.is_empty(), "{}", shown(&found));
+    }
+}

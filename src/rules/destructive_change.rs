@@ -73,3 +73,48 @@ fn help(code: &str) -> &'static str {
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
     super::atlas_findings(ctx, RULE.name, Analyzer::Destructive, severity, help, out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::testing::{codes, on_new, run_all, shown, BASE};
+
+    #[test]
+    fn dropping_an_existing_table_or_column_is_found_with_atlas_codes() {
+        let found = on_new(
+            &RULE,
+            "DROP TABLE orgs CASCADE;\nALTER TABLE users DROP COLUMN name;\n",
+        );
+        assert_eq!(
+            codes(&found),
+            vec![(1, "DS102"), (2, "DS103")],
+            "{}",
+            shown(&found)
+        );
+        assert_eq!(found[0].severity, crate::findings::Severity::Error);
+    }
+
+    #[test]
+    fn dropping_what_the_change_created_or_a_nolint_statement_is_clean() {
+        let sql = "CREATE TABLE tmp (id int);\nDROP TABLE tmp;\n\
+                   -- atlas:nolint DS103\nALTER TABLE users DROP COLUMN name;\n";
+        let found = on_new(&RULE, sql);
+        assert!(found.is_empty(), "{}", shown(&found));
+    }
+
+    #[test]
+    fn an_audit_judges_each_migration_against_the_earlier_ones() {
+        let later = (
+            "migrations/20240301000000_drop.sql",
+            "DROP TABLE orgs CASCADE;\n",
+        );
+        let run = run_all(&RULE, "", &[BASE, later]);
+        assert_eq!(
+            codes(&run.findings),
+            vec![(1, "DS102")],
+            "{}",
+            shown(&run.findings)
+        );
+        assert_eq!(run.findings[0].path, later.0);
+    }
+}

@@ -52,3 +52,57 @@ TABLE`), and run `migguard parity --roundtrip --base origin/main` again.
     check: None,
     needs_change: true,
 };
+
+/// The rule's verdict is `devdb::roundtrip::differences` over PostgreSQL's
+/// catalog before the up and after the down (the database-backed run is in
+/// `tests/parity.rs`); here on catalogs built by hand.
+#[cfg(test)]
+mod tests {
+    use crate::devdb::roundtrip::{differences, Catalog, Object};
+
+    fn catalog(objects: &[(&str, &str, &str)]) -> Catalog {
+        objects
+            .iter()
+            .map(|(key, definition, relation)| {
+                (
+                    key.to_string(),
+                    Object {
+                        definition: definition.to_string(),
+                        relation: relation.to_string(),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    const TABLE: (&str, &str, &str) = ("table public.customers", "", "public.customers");
+
+    #[test]
+    fn an_index_the_down_leaves_behind_is_found() {
+        let before = catalog(&[TABLE]);
+        let index = (
+            "index public.customers_email_key",
+            "CREATE UNIQUE INDEX customers_email_key ON public.customers USING btree (email)",
+            "public.customers",
+        );
+        let after = catalog(&[TABLE, index]);
+        let found = differences(&before, &after, "left behind", "removed");
+        assert_eq!(
+            found,
+            vec!["index public.customers_email_key is left behind (CREATE UNIQUE INDEX customers_email_key ON public.customers USING btree (email))"]
+        );
+    }
+
+    #[test]
+    fn a_down_that_restores_the_catalog_is_clean() {
+        let before = catalog(&[
+            TABLE,
+            ("column public.customers.email", "text", "public.customers"),
+        ]);
+        let after = catalog(&[
+            TABLE,
+            ("column public.customers.email", "text", "public.customers"),
+        ]);
+        assert!(differences(&before, &after, "left behind", "removed").is_empty());
+    }
+}

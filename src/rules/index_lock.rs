@@ -61,3 +61,30 @@ fn help(code: &str) -> &'static str {
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
     super::atlas_findings(ctx, RULE.name, Analyzer::IndexLock, severity, help, out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::testing::{codes, on_new, shown};
+
+    #[test]
+    fn building_or_dropping_an_index_of_an_existing_table_is_found() {
+        let sql = "-- atlas:txmode none\n\nCREATE INDEX users_email_idx ON users (email);\nDROP INDEX users_name_idx;\n";
+        let found = on_new(&RULE, sql);
+        assert_eq!(
+            codes(&found),
+            vec![(3, "PG101"), (4, "PG102")],
+            "{}",
+            shown(&found)
+        );
+    }
+
+    #[test]
+    fn concurrent_builds_and_indexes_of_new_tables_are_clean() {
+        let sql =
+            "-- atlas:txmode none\n\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n\
+                   CREATE TABLE t (a int);\nCREATE INDEX t_a ON t (a);\n";
+        let found = on_new(&RULE, sql);
+        assert!(found.is_empty(), "{}", shown(&found));
+    }
+}

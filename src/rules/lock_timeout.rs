@@ -58,3 +58,28 @@ fn help(_: &str) -> &'static str {
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
     super::atlas_findings(ctx, RULE.name, Analyzer::LockTimeout, severity, help, out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::testing::{on_new, shown};
+
+    #[test]
+    fn a_blocking_statement_with_no_lock_timeout_is_found_once_per_file() {
+        let found = on_new(
+            &RULE,
+            "ALTER TABLE users ADD COLUMN x int;\nALTER TABLE users ADD COLUMN y int;\n",
+        );
+        assert_eq!(found.len(), 1, "{}", shown(&found));
+        assert_eq!(found[0].line, Some(1));
+    }
+
+    #[test]
+    fn a_lock_timeout_set_first_is_clean() {
+        let found = on_new(
+            &RULE,
+            "SET lock_timeout = '2s';\nALTER TABLE users ADD COLUMN x int;\n",
+        );
+        assert!(found.is_empty(), "{}", shown(&found));
+    }
+}

@@ -64,7 +64,7 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
 
 /// One finding per created file deleted, renamed or edited.
 fn file_findings(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
-    for change in ctx.dir_changes() {
+    for change in ctx.cs.dir_changes() {
         // The old path of a deletion or rename: gone from a created file.
         let gone = match &change.kind {
             ChangeKind::Deleted => Some(change.path.as_str()),
@@ -75,11 +75,11 @@ fn file_findings(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>)
             let message = match &change.kind {
                 ChangeKind::Renamed { .. } => format!(
                     "renamed from {old}, a created migration (on {}): databases record applied migrations by version and name",
-                    ctx.created_label
+                    ctx.cs.created_label
                 ),
                 _ => format!(
                     "deleted, but it is a created migration (on {}): databases that ran it keep its effects and its version",
-                    ctx.created_label
+                    ctx.cs.created_label
                 ),
             };
             let path = if matches!(change.kind, ChangeKind::Renamed { .. }) {
@@ -96,7 +96,7 @@ fn file_findings(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>)
         if change.kind == ChangeKind::Deleted || !is_created_migration(ctx, &change.path) {
             continue;
         }
-        if ctx.created.same_as(&ctx.new, &change.path) {
+        if ctx.cs.created.same_as(&ctx.cs.new, &change.path) {
             continue;
         }
         let (Some(created), Some(new)) = (
@@ -115,7 +115,7 @@ fn file_findings(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>)
             &change.path,
             format!(
                 "a created migration (on {}) edited at line {line}: databases that already ran it will not see the change",
-                ctx.created_label
+                ctx.cs.created_label
             ),
         )
         .help("revert the edit and write a new migration for the change")
@@ -130,11 +130,11 @@ fn file_findings(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>)
 
 /// A squash: one finding for the directory, not one per file.
 fn squash(ctx: &CheckContext, severity: Severity, found: &[Finding], out: &mut Vec<Finding>) {
-    let new_files = ctx.new_migrations();
+    let new_files = ctx.cs.new_migrations();
     let at = new_files
         .first()
         .cloned()
-        .unwrap_or_else(|| ctx.dir.clone());
+        .unwrap_or_else(|| ctx.cs.dir.clone());
     let mut names: Vec<&str> = found.iter().map(|f| f.path.as_str()).collect();
     names.sort_unstable();
     names.dedup();
@@ -144,10 +144,10 @@ fn squash(ctx: &CheckContext, severity: Severity, found: &[Finding], out: &mut V
         .map(|p| p.rsplit('/').next().unwrap_or(p))
         .collect();
     let more = names.len().saturating_sub(SHOWN);
-    let dir = if ctx.dir.is_empty() {
+    let dir = if ctx.cs.dir.is_empty() {
         "."
     } else {
-        ctx.dir.as_str()
+        ctx.cs.dir.as_str()
     };
     out.push(
         Finding::new(
@@ -157,7 +157,7 @@ fn squash(ctx: &CheckContext, severity: Severity, found: &[Finding], out: &mut V
             format!(
                 "{} files of created migrations (on {}) in {dir} were deleted, renamed or edited, as a squash does: {}{}; databases that already ran them keep their versions",
                 names.len(),
-                ctx.created_label,
+                ctx.cs.created_label,
                 shown.join(", "),
                 if more > 0 { format!(" and {more} more") } else { String::new() }
             ),
@@ -174,5 +174,54 @@ const SQUASH_THRESHOLD: usize = 5;
 const SHOWN: usize = 5;
 
 fn is_created_migration(ctx: &CheckContext, path: &str) -> bool {
-    ctx.dir_name(path).is_some_and(|n| ctx.is_migration(n)) && ctx.created.contains(path)
+    ctx.cs
+        .dir_name(path)
+        .is_some_and(|n| ctx.cs.is_migration(n))
+        && ctx.cs.created.contains(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::testing::{assert_clean, findings, shown};
+
+    const CREATED: &str = "CREATE TABLE t (id bigint);\nCREATE INDEX t_id ON t (id);\n";
+
+    #[test]
+    fn an_edited_created_migration_is_found_at_the_first_changed_line() {
+        let old = [("migrations/20240101000000_init.sql", CREATED)];
+        let new = [(
+            "migrations/20240101000000_init.sql",
+            "CREATE TABLE t (id bigint);\nCREATE INDEX t_id2 ON t (id);\n",
+        )];
+        let found = findings(&RULE, "", &old, &new);
+        assert_eq!(found.len(), 1, "{}", shown(&found));
+        assert_eq!(found[0].line, Some(2));
+        assert!(found[0].message.contains("edited at line 2"));
+    }
+
+    #[test]
+    fn a_renamed_created_migration_is_found_under_its_new_name() {
+        let old = [("migrations/20240101000000_init.sql", CREATED)];
+        let new = [("migrations/20240102000000_init.sql", CREATED)];
+        let found = findings(&RULE, "", &old, &new);
+        assert_eq!(found.len(), 1, "{}", shown(&found));
+        assert_eq!(found[0].path, "migrations/20240102000000_init.sql");
+        assert!(found[0]
+            .message
+            .starts_with("renamed from migrations/20240101000000_init.sql"));
+    }
+
+    #[test]
+    fn adding_a_migration_edits_nothing() {
+        let old = [("migrations/20240101000000_init.sql", CREATED)];
+        let new = [
+            ("migrations/20240101000000_init.sql", CREATED),
+            (
+                "migrations/20240102000000_more.sql",
+                "CREATE TABLE u (id bigint);\n",
+            ),
+        ];
+        assert_clean(&RULE, "", &old, &new);
+    }
 }

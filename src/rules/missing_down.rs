@@ -1,11 +1,11 @@
 //! `missing-down`: golang-migrate `.up.sql` without its `.down.sql`, or the
 //! reverse.
 
+use crate::check::Mode;
 use crate::check::{CheckContext, Side};
 use crate::error::Result;
 use crate::findings::{Finding, Severity};
 use crate::migrations::DirFormat;
-use crate::report::Mode;
 
 use super::Rule;
 
@@ -42,17 +42,18 @@ pair so both halves share `<version>_<name>`. Turn the rule off
 };
 
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
-    if ctx.format != DirFormat::GolangMigrate {
+    if ctx.cs.format != DirFormat::GolangMigrate {
         return Ok(());
     }
-    let listing = ctx.listing(Side::New);
+    let listing = ctx.cs.listing(Side::New);
     // A file counts when the change adds, edits, renames or deletes it.
     let relevant = |name: &str| {
-        ctx.mode == Mode::All
+        ctx.cs.mode == Mode::All
             || ctx
+                .cs
                 .changes
                 .iter()
-                .any(|c| c.paths().any(|p| p == ctx.in_dir(name)))
+                .any(|c| c.paths().any(|p| p == ctx.cs.in_dir(name)))
     };
     for m in &listing.migrations {
         let down = m.up.trim_end_matches(".up.sql").to_string() + ".down.sql";
@@ -61,7 +62,7 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
                 Finding::new(
                     RULE.name,
                     severity,
-                    ctx.in_dir(&m.up),
+                    ctx.cs.in_dir(&m.up),
                     format!("no {down} beside it: this migration cannot be rolled back"),
                 )
                 .help(format!("add {down} that reverts it")),
@@ -77,7 +78,7 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
             Finding::new(
                 RULE.name,
                 severity,
-                ctx.in_dir(down),
+                ctx.cs.in_dir(down),
                 format!("no {up} beside it: this down file's version matches no migration"),
             )
             .help(format!(
@@ -86,4 +87,30 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::testing::{assert_clean, findings, shown};
+
+    const CONFIG: &str = "migrations:\n  dir: migrations\n  format: golang-migrate\n";
+
+    #[test]
+    fn an_up_without_its_down_is_found() {
+        let new = [("migrations/1_init.up.sql", "CREATE TABLE a (id int);\n")];
+        let found = findings(&RULE, CONFIG, &[], &new);
+        assert_eq!(found.len(), 1, "{}", shown(&found));
+        assert_eq!(found[0].path, "migrations/1_init.up.sql");
+        assert!(found[0].message.contains("no 1_init.down.sql"));
+    }
+
+    #[test]
+    fn an_up_with_its_down_is_clean() {
+        let new = [
+            ("migrations/1_init.down.sql", "DROP TABLE a;\n"),
+            ("migrations/1_init.up.sql", "CREATE TABLE a (id int);\n"),
+        ];
+        assert_clean(&RULE, CONFIG, &[], &new);
+    }
 }

@@ -2,11 +2,11 @@
 
 use std::collections::HashSet;
 
+use crate::check::Mode;
 use crate::check::{CheckContext, Side};
 use crate::ent::Kind;
 use crate::error::Result;
 use crate::findings::{Finding, Severity};
-use crate::report::Mode;
 use crate::sql::Event;
 
 use super::Rule;
@@ -81,7 +81,7 @@ pub fn exempt_set(ctx: &CheckContext) -> Result<globset::GlobSet> {
 
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
     check_ent(ctx, severity, out)?;
-    let new: HashSet<String> = ctx.new_migrations().into_iter().collect();
+    let new: HashSet<String> = ctx.cs.new_migrations().iter().cloned().collect();
     if new.is_empty() {
         return Ok(());
     }
@@ -158,13 +158,13 @@ fn sql_remedy(ctx: &CheckContext, column: &str) -> Result<String> {
 /// The ent side: a schema type added by the change (absent on the base)
 /// without the soft-delete field, own or from its mixins.
 fn check_ent(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
-    if !ctx.touches_ent() || !ctx.ent_change_may_matter()? {
+    if !ctx.ent.touches_ent(&ctx.cs) || !ctx.ent.ent_change_may_matter(&ctx.cs)? {
         return Ok(());
     }
     let Some(world) = ctx.ent_world(Side::New)? else {
         return Ok(());
     };
-    let existing: HashSet<String> = match (ctx.mode, ctx.ent_world(Side::Created)?) {
+    let existing: HashSet<String> = match (ctx.cs.mode, ctx.ent_world(Side::Created)?) {
         (Mode::All, _) | (_, None) => HashSet::new(),
         (_, Some(base)) => base.schema_names().into_iter().collect(),
     };
@@ -233,4 +233,58 @@ fn check_ent(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> 
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::testing::{assert_clean, findings, shown};
+
+    const CONFIG: &str = "conventions:\n  soft_delete: true\n";
+    const BASE: (&str, &str) = (
+        "migrations/20240101000000_base.sql",
+        "CREATE TABLE users (id bigint PRIMARY KEY, deleted_at timestamptz);\n",
+    );
+
+    #[test]
+    fn a_new_table_without_the_column_is_found() {
+        let new = [
+            BASE,
+            (
+                "migrations/20240201000000_t.sql",
+                "CREATE TABLE orders (id bigint PRIMARY KEY);\n",
+            ),
+        ];
+        let found = findings(&RULE, CONFIG, &[BASE], &new);
+        assert_eq!(found.len(), 1, "{}", shown(&found));
+        assert_eq!(found[0].line, Some(1));
+        assert!(found[0].message.contains("orders"), "{}", shown(&found));
+    }
+
+    #[test]
+    fn a_new_table_with_the_column_or_exempt_is_clean() {
+        let new = [BASE, ("migrations/20240201000000_t.sql",
+            "CREATE TABLE orders (id bigint PRIMARY KEY, deleted_at timestamptz);\nCREATE TABLE locks (id int);\n")];
+        let config = format!("{CONFIG}  exempt_tables: [locks]\n");
+        assert_clean(&RULE, &config, &[BASE], &new);
+    }
+
+    #[test]
+    fn the_convention_is_detected_from_the_existing_tables() {
+        // No config: every existing table has deleted_at, so it is on.
+        let new = [
+            BASE,
+            (
+                "migrations/20240201000000_t.sql",
+                "CREATE TABLE orders (id bigint);\n",
+            ),
+        ];
+        let run = crate::rules::testing::run(&RULE, "", &[BASE], &new);
+        assert_eq!(run.findings.len(), 1, "{}", shown(&run.findings));
+        assert!(
+            run.notes.iter().any(|n| n.contains("on, 1 of 1 tables")),
+            "{:?}",
+            run.notes
+        );
+    }
 }

@@ -30,6 +30,9 @@ pub mod unique_without_deleted_at;
 pub mod view_missing_from_up;
 pub mod view_parity;
 
+#[cfg(test)]
+pub(crate) mod testing;
+
 /// What a rule runs: it reads the shared context and pushes findings at the
 /// severity it is given.
 pub type CheckFn = fn(&CheckContext, Severity, &mut Vec<Finding>) -> Result<()>;
@@ -90,7 +93,7 @@ fn atlas_findings(
     help: fn(&str) -> &'static str,
     out: &mut Vec<Finding>,
 ) -> Result<()> {
-    if ctx.new_migrations().is_empty() {
+    if ctx.cs.new_migrations().is_empty() {
         return Ok(());
     }
     let lint = ctx.atlas_lint()?;
@@ -136,6 +139,34 @@ mod tests {
             ] {
                 assert!(r.doc.contains(section), "{} lacks {section}", r.name);
             }
+        }
+    }
+
+    /// Every rule lives in the file named after it, listed in `RULES`, with
+    /// unit tests of its own (`testing::findings` and friends): a new rule
+    /// is one file plus one line here.
+    #[test]
+    fn every_rule_file_is_listed_and_tested() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/rules");
+        let mut files: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.ends_with(".rs") && n != "mod.rs" && n != "testing.rs")
+            .collect();
+        files.sort();
+        let mut listed: Vec<String> = RULES
+            .iter()
+            .map(|r| format!("{}.rs", r.name.replace('-', "_")))
+            .collect();
+        listed.sort();
+        assert_eq!(files, listed, "src/rules/*.rs and RULES disagree");
+        for file in files {
+            let text = std::fs::read_to_string(dir.join(&file)).unwrap();
+            assert!(text.contains("#[cfg(test)]"), "{file} has no unit tests");
+            assert!(
+                text.matches("#[test]").count() >= 2,
+                "{file}: test a finding and a clean case"
+            );
         }
     }
 }

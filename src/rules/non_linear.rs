@@ -48,31 +48,31 @@ to fresh versions after the base's newest (keeping their order and their
 };
 
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
-    let created = ctx.listing(Side::Created);
+    let created = ctx.cs.listing(Side::Created);
     let Some(newest) = created
         .migrations
         .iter()
-        .max_by(|a, b| compare_versions(ctx.format, &a.version, &b.version))
+        .max_by(|a, b| compare_versions(ctx.cs.format, &a.version, &b.version))
     else {
         return Ok(());
     };
-    for m in ctx.listing(Side::New).migrations {
+    for m in ctx.cs.listing(Side::New).migrations.iter() {
         // The same file is the created migration itself; the same version
         // under another name is a duplicate, and not newer either.
         if created.migrations.iter().any(|c| c.up == m.up) {
             continue;
         }
-        if compare_versions(ctx.format, &m.version, &newest.version) == Ordering::Greater {
+        if compare_versions(ctx.cs.format, &m.version, &newest.version) == Ordering::Greater {
             continue;
         }
-        let path = ctx.in_dir(&m.up);
+        let path = ctx.cs.in_dir(&m.up);
         let mut f = Finding::new(
             RULE.name,
             severity,
             &path,
             format!(
                 "version {} is not newer than {} ({}), the newest migration on {}: databases that already ran it will skip this one",
-                m.version, newest.version, newest.up, ctx.created_label
+                m.version, newest.version, newest.up, ctx.cs.created_label
             ),
         )
         .help("merge the base, then run `migguard fix-sum --renumber --base <base>` to give this migration a newer version")
@@ -85,4 +85,44 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
         out.push(f);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::testing::{assert_clean, findings, shown};
+
+    const OLD: [(&str, &str); 1] = [(
+        "migrations/20240201000000_b.sql",
+        "CREATE TABLE b (id int);\n",
+    )];
+
+    #[test]
+    fn a_new_migration_older_than_the_newest_created_one_is_found() {
+        let new = [
+            OLD[0],
+            (
+                "migrations/20240115000000_a.sql",
+                "CREATE TABLE a (id int);\n",
+            ),
+        ];
+        let found = findings(&RULE, "", &OLD, &new);
+        assert_eq!(found.len(), 1, "{}", shown(&found));
+        assert_eq!(found[0].path, "migrations/20240115000000_a.sql");
+        assert!(found[0]
+            .message
+            .starts_with("version 20240115000000 is not newer than 20240201000000"));
+    }
+
+    #[test]
+    fn a_newer_migration_is_clean() {
+        let new = [
+            OLD[0],
+            (
+                "migrations/20240301000000_c.sql",
+                "CREATE TABLE c (id int);\n",
+            ),
+        ];
+        assert_clean(&RULE, "", &OLD, &new);
+    }
 }

@@ -56,3 +56,24 @@ fn help(_: &str) -> &'static str {
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
     super::atlas_findings(ctx, RULE.name, Analyzer::NotNullScan, severity, help, out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::testing::{codes, on_new, shown};
+
+    #[test]
+    fn set_not_null_on_an_existing_column_is_found() {
+        let found = on_new(&RULE, "ALTER TABLE users ALTER COLUMN name SET NOT NULL;\n");
+        assert_eq!(codes(&found), vec![(1, "PG303")], "{}", shown(&found));
+    }
+
+    #[test]
+    fn set_not_null_on_a_new_table_is_clean() {
+        let found = on_new(
+            &RULE,
+            "CREATE TABLE t (a int);\nALTER TABLE t ALTER COLUMN a SET NOT NULL;\n",
+        );
+        assert!(found.is_empty(), "{}", shown(&found));
+    }
+}

@@ -65,7 +65,7 @@ anywhere, revert the edit and write a new migration instead.
 
 /// In `check`: the new side's directory (index, `HEAD`, or work tree).
 fn check_change(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
-    let names = ctx.dir_names(Side::New);
+    let names = ctx.cs.dir_names(Side::New);
     if names.is_empty() {
         return Ok(());
     }
@@ -74,7 +74,7 @@ fn check_change(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) 
         return Ok(());
     }
     let sum = ctx.new_sum()?;
-    check(&sum, &ctx.in_dir(FILE_NAME), severity, out);
+    check(&sum, &ctx.cs.in_dir(FILE_NAME), severity, out);
     Ok(())
 }
 
@@ -101,5 +101,47 @@ pub fn check(sum: &DirSum, sum_path: &str, severity: Severity, out: &mut Vec<Fin
             f = f.at(line.number, line.span.clone());
         }
         out.push(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::testing::{assert_clean, findings, shown, sum_of};
+
+    const A: (&str, &str) = ("20240101000000_a.sql", "CREATE TABLE a (id int);\n");
+    const B: (&str, &str) = ("20240201000000_b.sql", "CREATE TABLE b (id int);\n");
+
+    #[test]
+    fn a_migration_missing_from_atlas_sum_is_found() {
+        let sum = sum_of(&[A]);
+        let old = [
+            ("migrations/20240101000000_a.sql", A.1),
+            ("migrations/atlas.sum", sum.as_str()),
+        ];
+        let new = [old[0], old[1], ("migrations/20240201000000_b.sql", B.1)];
+        let found = findings(&RULE, "", &old, &new);
+        assert!(!found.is_empty());
+        assert!(
+            found.iter().all(|f| f.path == "migrations/atlas.sum"),
+            "{}",
+            shown(&found)
+        );
+        assert!(
+            shown(&found).contains("20240201000000_b.sql"),
+            "{}",
+            shown(&found)
+        );
+    }
+
+    #[test]
+    fn the_sum_atlas_writes_is_clean() {
+        let sum = sum_of(&[A, B]);
+        let new = [
+            ("migrations/20240101000000_a.sql", A.1),
+            ("migrations/20240201000000_b.sql", B.1),
+            ("migrations/atlas.sum", sum.as_str()),
+        ];
+        assert_clean(&RULE, "", &[], &new);
     }
 }

@@ -61,7 +61,7 @@ versions after the base's newest and rewrites `atlas.sum`.
 };
 
 fn version_of(ctx: &CheckContext, name: &str) -> String {
-    crate::migrations::Listing::new(ctx.format, [name])
+    crate::migrations::Listing::new(ctx.cs.format, [name])
         .migrations
         .first()
         .map(|m| m.version.clone())
@@ -87,7 +87,7 @@ fn valid_entries(bytes: &[u8]) -> Option<(ParsedSum, Vec<ParsedEntry>)> {
 }
 
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
-    let path = ctx.in_dir(FILE_NAME);
+    let path = ctx.cs.in_dir(FILE_NAME);
     let (Some(base_bytes), Some(new_bytes)) =
         (ctx.read(Side::History, &path)?, ctx.read(Side::New, &path)?)
     else {
@@ -101,13 +101,13 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
     else {
         return Ok(());
     };
-    let label = &ctx.created_label;
-    let dir_path = |name: &str| ctx.in_dir(name);
+    let label = &ctx.cs.created_label;
+    let dir_path = |name: &str| ctx.cs.in_dir(name);
     // Which migration files the change really edited: a base record can
     // change because its file changed, or only because the record itself
     // was wrong on the base (drift) and the change repairs it.
-    let history = ctx.snapshot(Side::History);
-    let new_side = ctx.snapshot(Side::New);
+    let history = ctx.cs.snapshot(Side::History);
+    let new_side = ctx.cs.snapshot(Side::New);
     let on_history = |name: &str| history.contains(&dir_path(name));
     let on_new = |name: &str| new_side.contains(&dir_path(name));
     let file_same = |name: &str| -> Result<bool> {
@@ -206,7 +206,7 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
                 format!(
                     "{} is inserted before {last_name}, the newest record on {label}: atlas.sum must only grow at the end, and {}",
                     e.name,
-                    ctx.format.out_of_order_effect()
+                    ctx.cs.format.out_of_order_effect()
                 ),
                 "merge the base, then run `migguard fix-sum --renumber --base <base>` to move your migrations after it",
             ));
@@ -225,7 +225,7 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
             let (pv, cv) = (version_of(ctx, &prev.name), version_of(ctx, &cur.name));
             if !base_names.contains(cur.name.as_str())
                 && !on_history(&cur.name)
-                && compare_versions(ctx.format, &cv, &pv) != std::cmp::Ordering::Greater
+                && compare_versions(ctx.cs.format, &cv, &pv) != std::cmp::Ordering::Greater
             {
                 out.push(finding(
                     Some(&cur.line),
@@ -286,4 +286,54 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::testing::{findings, shown, sum_of};
+
+    const A: (&str, &str) = ("20240101000000_a.sql", "CREATE TABLE a (id int);\n");
+    const B: (&str, &str) = ("20240201000000_b.sql", "CREATE TABLE b (id int);\n");
+    const C: (&str, &str) = ("20240301000000_c.sql", "CREATE TABLE c (id int);\n");
+
+    fn side<'a>(files: &[(&'a str, &'a str)], sum: &'a str) -> Vec<(String, &'a str)> {
+        let mut out: Vec<(String, &str)> = files
+            .iter()
+            .map(|(n, c)| (format!("migrations/{n}"), *c))
+            .collect();
+        out.push(("migrations/atlas.sum".into(), sum));
+        out
+    }
+
+    fn run(old: &[(String, &str)], new: &[(String, &str)]) -> Vec<crate::findings::Finding> {
+        let old: Vec<(&str, &str)> = old.iter().map(|(p, c)| (p.as_str(), *c)).collect();
+        let new: Vec<(&str, &str)> = new.iter().map(|(p, c)| (p.as_str(), *c)).collect();
+        findings(&RULE, "", &old, &new)
+    }
+
+    #[test]
+    fn a_migration_inserted_before_the_base_records_is_found() {
+        let base_sum = sum_of(&[A, C]);
+        let old = side(&[A, C], &base_sum);
+        let new_sum = sum_of(&[A, B, C]);
+        let new = side(&[A, B, C], &new_sum);
+        let found = run(&old, &new);
+        assert!(
+            !found.is_empty(),
+            "an insertion before {} must be found",
+            C.0
+        );
+        assert!(shown(&found).contains(B.0), "{}", shown(&found));
+    }
+
+    #[test]
+    fn appending_a_migration_is_clean() {
+        let base_sum = sum_of(&[A, B]);
+        let old = side(&[A, B], &base_sum);
+        let new_sum = sum_of(&[A, B, C]);
+        let new = side(&[A, B, C], &new_sum);
+        let found = run(&old, &new);
+        assert!(found.is_empty(), "{}", shown(&found));
+    }
 }

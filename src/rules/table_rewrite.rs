@@ -61,3 +61,23 @@ fn help(code: &str) -> &'static str {
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
     super::atlas_findings(ctx, RULE.name, Analyzer::Rewrite, severity, help, out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::testing::{codes, on_new, shown};
+
+    #[test]
+    fn a_type_change_that_rewrites_an_existing_table_is_found() {
+        let found = on_new(&RULE, "ALTER TABLE users ALTER COLUMN org_id TYPE text;\n");
+        assert_eq!(codes(&found), vec![(1, "PG301")], "{}", shown(&found));
+    }
+
+    #[test]
+    fn a_constant_default_and_a_new_table_are_clean() {
+        let sql = "ALTER TABLE users ADD COLUMN score int DEFAULT 0;\n\
+                   CREATE TABLE t (a int);\nALTER TABLE t ALTER COLUMN a TYPE text;\n";
+        let found = on_new(&RULE, sql);
+        assert!(found.is_empty(), "{}", shown(&found));
+    }
+}

@@ -54,3 +54,30 @@ fn help(_: &str) -> &'static str {
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
     super::atlas_findings(ctx, RULE.name, Analyzer::TxControl, severity, help, out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::testing::{codes, on_new, shown};
+
+    #[test]
+    fn begin_and_commit_in_a_file_atlas_wraps_are_found() {
+        let found = on_new(
+            &RULE,
+            "BEGIN;\nALTER TABLE users ADD COLUMN x int;\nCOMMIT;\n",
+        );
+        assert_eq!(
+            codes(&found),
+            vec![(1, "TX201"), (3, "TX201")],
+            "{}",
+            shown(&found)
+        );
+    }
+
+    #[test]
+    fn the_same_with_txmode_none_is_clean() {
+        let sql = "-- atlas:txmode none\n\nBEGIN;\nALTER TABLE users ADD COLUMN x int;\nCOMMIT;\n";
+        let found = on_new(&RULE, sql);
+        assert!(found.is_empty(), "{}", shown(&found));
+    }
+}

@@ -58,3 +58,32 @@ fn help(code: &str) -> &'static str {
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
     super::atlas_findings(ctx, RULE.name, Analyzer::UniqueLock, severity, help, out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::testing::{on_new, shown};
+
+    #[test]
+    fn a_unique_constraint_built_in_place_on_an_existing_table_is_found() {
+        let found = on_new(
+            &RULE,
+            "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);\n",
+        );
+        assert_eq!(found.len(), 1, "{}", shown(&found));
+        assert_eq!(found[0].line, Some(1));
+        assert!(
+            matches!(found[0].code, Some("PG104") | Some("PG105")),
+            "{}",
+            shown(&found)
+        );
+    }
+
+    #[test]
+    fn a_unique_constraint_using_a_prebuilt_index_is_clean() {
+        let sql =
+            "ALTER TABLE users ADD CONSTRAINT users_name_key UNIQUE USING INDEX users_name_idx;\n";
+        let found = on_new(&RULE, sql);
+        assert!(found.is_empty(), "{}", shown(&found));
+    }
+}

@@ -3,11 +3,11 @@
 
 use std::collections::{BTreeSet, HashSet};
 
+use crate::check::Mode;
 use crate::check::{CheckContext, Side};
 use crate::ent::Kind;
 use crate::error::Result;
 use crate::findings::{Finding, Severity};
-use crate::report::Mode;
 use crate::sql::{requires_null, Event};
 
 use super::Rule;
@@ -71,7 +71,7 @@ pub fn subject(table: &str, columns: &[String]) -> String {
 
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
     check_ent(ctx, severity, out)?;
-    let new: HashSet<String> = ctx.new_migrations().into_iter().collect();
+    let new: HashSet<String> = ctx.cs.new_migrations().iter().cloned().collect();
     if new.is_empty() {
         return Ok(());
     }
@@ -156,7 +156,7 @@ fn predicate_requires_null(predicate: &str, column: &str) -> bool {
 /// The ent side: an `index.Fields(...).Unique()` added by the change on a
 /// soft-delete schema (indexes from mixins count where the mixin is applied).
 fn check_ent(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
-    if !ctx.touches_ent() || !ctx.ent_change_may_matter()? {
+    if !ctx.ent.touches_ent(&ctx.cs) || !ctx.ent.ent_change_may_matter(&ctx.cs)? {
         return Ok(());
     }
     let Some(world) = ctx.ent_world(Side::New)? else {
@@ -170,7 +170,7 @@ fn check_ent(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> 
             ix.predicate
         )
     };
-    let existing: HashSet<String> = match (ctx.mode, ctx.ent_world(Side::Created)?) {
+    let existing: HashSet<String> = match (ctx.cs.mode, ctx.ent_world(Side::Created)?) {
         (Mode::All, _) | (_, None) => HashSet::new(),
         (_, Some(base)) => base.index_keys().iter().map(|(s, ix)| key(s, ix)).collect(),
     };
@@ -236,4 +236,42 @@ fn check_ent(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> 
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::testing::{assert_clean, findings, shown};
+
+    const CONFIG: &str = "conventions:\n  soft_delete: true\n";
+    const BASE: (&str, &str) = (
+        "migrations/20240101000000_base.sql",
+        "CREATE TABLE users (id bigint PRIMARY KEY, email text, deleted_at timestamptz);\n",
+    );
+
+    #[test]
+    fn a_unique_index_ignoring_deleted_at_is_found() {
+        let new = [
+            BASE,
+            (
+                "migrations/20240201000000_u.sql",
+                "CREATE UNIQUE INDEX users_email ON users (email);\n",
+            ),
+        ];
+        let found = findings(&RULE, CONFIG, &[BASE], &new);
+        assert_eq!(found.len(), 1, "{}", shown(&found));
+        assert_eq!(found[0].path, "migrations/20240201000000_u.sql");
+    }
+
+    #[test]
+    fn a_partial_unique_index_on_live_rows_is_clean() {
+        let new = [
+            BASE,
+            (
+                "migrations/20240201000000_u.sql",
+                "CREATE UNIQUE INDEX users_email ON users (email) WHERE deleted_at IS NULL;\n",
+            ),
+        ];
+        assert_clean(&RULE, CONFIG, &[BASE], &new);
+    }
 }

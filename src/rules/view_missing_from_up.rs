@@ -54,7 +54,7 @@ end of the new `.up.sql`, preceded by `DROP VIEW IF EXISTS "<view>";`, then run
 };
 
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
-    let new_files: Vec<String> = ctx.new_migrations();
+    let new_files: Vec<String> = ctx.cs.new_migrations().to_vec();
     let new_set: HashSet<&str> = new_files.iter().map(String::as_str).collect();
     // Views that a new migration creates with a plain CREATE VIEW while no
     // view of that name exists: nothing needs dropping first.
@@ -169,4 +169,52 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::testing::{assert_clean, findings, shown};
+
+    const CONFIG: &str = "views:\n  generated: views.sql\n";
+    const BASE: (&str, &str) = (
+        "migrations/20240101000000_base.sql",
+        "CREATE TABLE users (id bigint, name text);\nCREATE VIEW names AS SELECT name FROM users;\n",
+    );
+    const VIEWS: (&str, &str) = (
+        "views.sql",
+        "CREATE VIEW names AS SELECT name FROM users;\n",
+    );
+    const VIEWS2: (&str, &str) = (
+        "views.sql",
+        "CREATE VIEW names AS SELECT name, id FROM users;\n",
+    );
+
+    #[test]
+    fn a_view_changed_in_views_sql_but_not_in_the_new_migration_is_found() {
+        let new = [
+            BASE,
+            VIEWS2,
+            (
+                "migrations/20240201000000_x.sql",
+                "ALTER TABLE users ADD COLUMN age int;\n",
+            ),
+        ];
+        let found = findings(&RULE, CONFIG, &[BASE, VIEWS], &new);
+        assert_eq!(found.len(), 1, "{}", shown(&found));
+        assert!(found[0].message.contains("names"), "{}", shown(&found));
+    }
+
+    #[test]
+    fn a_view_recreated_in_the_new_migration_is_clean() {
+        let new = [
+            BASE,
+            VIEWS2,
+            (
+                "migrations/20240201000000_x.sql",
+                "DROP VIEW IF EXISTS names;\nCREATE VIEW names AS SELECT name, id FROM users;\n",
+            ),
+        ];
+        assert_clean(&RULE, CONFIG, &[BASE, VIEWS], &new);
+    }
 }

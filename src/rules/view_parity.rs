@@ -87,7 +87,7 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
     let Some(views_path) = ctx.settings.config.views.generated.clone() else {
         return Ok(());
     };
-    if !ctx.touches_sql(Some(&views_path)) {
+    if !ctx.cs.touches_sql(Some(&views_path)) {
         return Ok(());
     }
     let Some(generated) = views_of(ctx, Side::New, &views_path)? else {
@@ -134,4 +134,37 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RULE;
+    use crate::rules::testing::{assert_clean, findings, shown};
+
+    const CONFIG: &str = "views:\n  generated: views.sql\n";
+    const BASE: (&str, &str) = (
+        "migrations/20240101000000_base.sql",
+        "CREATE TABLE users (id bigint, name text);\nCREATE VIEW names AS SELECT name FROM users;\n",
+    );
+
+    #[test]
+    fn a_view_in_views_sql_that_no_migration_creates_is_found() {
+        let views = ("views.sql", "CREATE VIEW names AS SELECT name FROM users;\nCREATE VIEW ids AS SELECT id FROM users;\n");
+        let found = findings(&RULE, CONFIG, &[BASE], &[BASE, views]);
+        assert_eq!(found.len(), 1, "{}", shown(&found));
+        assert_eq!(
+            (found[0].path.as_str(), found[0].line),
+            ("views.sql", Some(2))
+        );
+        assert!(found[0].message.contains("no migration creates it"));
+    }
+
+    #[test]
+    fn views_sql_matching_the_migrations_is_clean() {
+        let views = (
+            "views.sql",
+            "CREATE VIEW names AS SELECT name FROM users;\n",
+        );
+        assert_clean(&RULE, CONFIG, &[BASE], &[BASE, views]);
+    }
 }

@@ -6,6 +6,7 @@ pub mod normalize;
 pub mod parse;
 pub mod schema;
 pub mod split;
+pub mod view;
 
 pub use parse::{ParsedFile, Stmt};
 pub use schema::{requires_null, Event, Origin, Replay, Schema};

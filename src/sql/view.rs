@@ -1,0 +1,157 @@
+//! The SQL of a change set, read lazily: each migration file parsed once
+//! (on every core when many are asked at once), the new side's migrations
+//! replayed into a schema once, and Atlas's analyzers run once.
+
+use std::cell::OnceCell;
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::check::{ChangeSet, Mode, Side};
+use crate::error::Result;
+use crate::memo::Memo;
+use crate::sql::lint::Lint;
+use crate::sql::{ParsedFile, Replay};
+
+#[derive(Default)]
+pub struct SqlView {
+    parsed: Memo<(Side, String), Arc<ParsedFile>>,
+    replay: OnceCell<Arc<Replay>>,
+}
+
+/// How the safety analysis runs (`conventions:` in the config).
+#[derive(Debug, Clone, Copy)]
+pub struct LintOptions {
+    /// `conventions.postgres_version`.
+    pub postgres_version: u32,
+    /// `conventions.lock_timeout_set_by_runner`.
+    pub lock_timeout_set_by_runner: bool,
+}
+
+impl SqlView {
+    /// A SQL file parsed once. For goose and dbmate migrations only the up
+    /// section is kept (what replay applies).
+    pub fn parsed(
+        &self,
+        cs: &ChangeSet,
+        side: Side,
+        path: &str,
+    ) -> Result<Option<Arc<ParsedFile>>> {
+        if let Some(hit) = self.parsed.get(&(side, path.to_string())) {
+            return Ok(Some(hit));
+        }
+        let Some(bytes) = cs.read(side, path)? else {
+            return Ok(None);
+        };
+        let parsed = Arc::new(ParsedFile::parse(up_section(cs, path, &bytes)));
+        self.parsed.insert((side, path.to_string()), parsed.clone());
+        Ok(Some(parsed))
+    }
+
+    /// Parses many files at once, on every core (the blobs are read first:
+    /// git access stays on this thread).
+    pub fn parse_all(&self, cs: &ChangeSet, side: Side, paths: &[String]) -> Result<()> {
+        cs.prefetch(side, paths)?;
+        let mut todo = Vec::new();
+        for p in paths {
+            if self.parsed.contains(&(side, p.clone())) {
+                continue;
+            }
+            if let Some(bytes) = cs.read(side, p)? {
+                let end = up_section(cs, p, &bytes).len();
+                todo.push((p.clone(), bytes, end));
+            }
+        }
+        let results: Vec<(String, ParsedFile)> = crate::par::map(&todo, |(p, b, end)| {
+            (p.clone(), ParsedFile::parse(&b[..*end]))
+        });
+        for (p, f) in results {
+            self.parsed.insert((side, p), Arc::new(f));
+        }
+        Ok(())
+    }
+
+    /// Every migration's up statements of the new side, applied in order.
+    pub fn replay(&self, cs: &ChangeSet) -> Result<Arc<Replay>> {
+        if let Some(r) = self.replay.get() {
+            return Ok(r.clone());
+        }
+        let ups = cs.ups();
+        self.parse_all(cs, Side::New, &ups)?;
+        let files: Vec<(String, Arc<ParsedFile>)> = ups
+            .into_iter()
+            .filter_map(|p| self.parsed.get(&(Side::New, p.clone())).map(|f| (p, f)))
+            .collect();
+        let replay = Arc::new(Replay::run(
+            files.iter().map(|(p, f)| (p.as_str(), f.as_ref())),
+        ));
+        Ok(self.replay.get_or_init(|| replay).clone())
+    }
+
+    /// Atlas's analyzers and the lock rules over the new migrations: every
+    /// migration's up statements of the new side applied in order, the new
+    /// ones judged against what exists on the base side (with `--all`, each
+    /// migration against all earlier ones).
+    pub fn lint(&self, cs: &ChangeSet, options: LintOptions) -> Result<Lint> {
+        let new: HashSet<&str> = cs.new_migrations().iter().map(String::as_str).collect();
+        let ups = cs.ups();
+        self.parse_all(cs, Side::New, &ups)?;
+        let mut lint = Lint::default()
+            .for_postgres(options.postgres_version, options.lock_timeout_set_by_runner);
+        for path in &ups {
+            if let Some(file) = self.parsed(cs, Side::New, path)? {
+                let tx = cs.format.tx_mode(&file.text);
+                lint.file_in(path, &file, new.contains(path.as_str()), tx);
+                if cs.mode == Mode::All {
+                    lint.settle();
+                }
+            }
+        }
+        Ok(lint)
+    }
+
+    /// SQL files parsed so far, their statements, and how many statements
+    /// sqlparser could not read.
+    pub fn statement_counts(&self) -> (usize, usize, usize) {
+        let parsed = self.parsed.entries();
+        let (n, o) = parsed.iter().fold((0, 0), |(n, o), (_, f)| {
+            (n + f.stmts.len(), o + f.opaque_count())
+        });
+        (parsed.len(), n, o)
+    }
+
+    /// Statements of the new side that sqlparser could not read, as
+    /// (path, line, first words), sorted.
+    pub fn unparsed_statements(&self) -> Vec<(String, usize, String)> {
+        let mut out: Vec<(String, usize, String)> = self
+            .parsed
+            .entries()
+            .into_iter()
+            .filter(|((side, _), _)| *side == Side::New)
+            .flat_map(|((_, path), f)| {
+                f.stmts
+                    .iter()
+                    .filter(|s| s.is_opaque())
+                    .map(|s| {
+                        let text = f.text.get(s.span.clone()).unwrap_or("");
+                        let words: String = text
+                            .split_whitespace()
+                            .take(6)
+                            .collect::<Vec<_>>()
+                            .join(" ");
+                        (path.clone(), s.line, words)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+fn up_section<'b>(cs: &ChangeSet, path: &str, bytes: &'b [u8]) -> &'b [u8] {
+    if cs.dir_name(path).is_some() {
+        cs.format.up_part(bytes)
+    } else {
+        bytes
+    }
+}
