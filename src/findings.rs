@@ -75,6 +75,9 @@ impl Finding {
         }
     }
 
+    /// Places the finding at `line` and byte `span`; the column is that of
+    /// the span's start once the report reads the file ([`column_of`]),
+    /// 1 until then.
     pub fn at(mut self, line: usize, span: Range<usize>) -> Finding {
         self.line = Some(line);
         self.column = Some(1);
@@ -100,5 +103,30 @@ impl Finding {
     pub fn help(mut self, help: impl Into<String>) -> Finding {
         self.help = help.into();
         self
+    }
+}
+
+/// The 1-based column (in characters) of byte `offset` of `text`.
+pub fn column_of(text: &[u8], offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    let start = text[..offset]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    String::from_utf8_lossy(&text[start..offset])
+        .chars()
+        .count()
+        + 1
+}
+
+#[cfg(test)]
+mod column_tests {
+    #[test]
+    fn columns_count_characters_from_the_line_start() {
+        let text = "ab\n  é x".as_bytes();
+        assert_eq!(super::column_of(text, 0), 1);
+        assert_eq!(super::column_of(text, 3), 1);
+        assert_eq!(super::column_of(text, 5), 3);
+        assert_eq!(super::column_of(text, 8), 5);
     }
 }

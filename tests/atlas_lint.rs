@@ -9,8 +9,8 @@ mod common;
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use migguard::sql::lint::Lint;
-use migguard::sql::ParsedFile;
+use migguard::Lint;
+use migguard::ParsedFile;
 
 /// One directive: file, statement line, and what it names (`""`: bare).
 type Directive = (String, usize, Vec<String>);

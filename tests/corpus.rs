@@ -6,8 +6,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use migguard::atlas_sum::{DirSum, FILE_NAME};
-use migguard::migrations::{DirFormat, DiskDir};
+use migguard::{DirFormat, DiskDir};
+use migguard::{DirSum, SUM_FILE_NAME as FILE_NAME};
 
 fn corpus() -> Option<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");

@@ -80,11 +80,11 @@ fn fake_engine(pg_port: u16) -> (u16, Log) {
 
 #[test]
 fn docker_dev_urls_start_a_container_judge_on_it_and_remove_it() {
-    if migguard::devdb::find_binaries().is_none() {
+    if migguard::find_binaries().is_none() {
         common::say("skipped: no PostgreSQL binaries to play the container with");
         return;
     }
-    let cluster = migguard::devdb::Cluster::start().unwrap();
+    let cluster = migguard::Cluster::start().unwrap();
     cluster
         .server()
         .connect("postgres")
@@ -199,11 +199,11 @@ fn docker_dev_urls_without_an_engine_are_exit_2() {
 
 #[test]
 fn an_interrupted_docker_run_removes_its_container_and_scratch_databases() {
-    if migguard::devdb::find_binaries().is_none() {
+    if migguard::find_binaries().is_none() {
         common::say("skipped: no PostgreSQL binaries to play the container with");
         return;
     }
-    let cluster = migguard::devdb::Cluster::start().unwrap();
+    let cluster = migguard::Cluster::start().unwrap();
     let pg_port = tcp_proxy(cluster.socket_dir().join(".s.PGSQL.5432"));
     let (engine, log) = fake_engine(pg_port);
     let g = GitRepo::new();

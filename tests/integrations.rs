@@ -301,7 +301,7 @@ fn assert_cli_accepts(command: &str) {
         .map(|w| w.trim_matches('"'))
         .collect();
     assert_eq!(words[0], "migguard", "{command}");
-    if let Err(e) = migguard::cli::Cli::try_parse_from(&words) {
+    if let Err(e) = migguard::Cli::try_parse_from(&words) {
         panic!("`{command}` is not a valid migguard command: {e}");
     }
 }
@@ -470,12 +470,9 @@ fn init_detects_the_layout_and_never_overwrites() {
 #[test]
 fn openmeter_preset_is_a_valid_config() {
     let text = std::fs::read_to_string(manifest().join("rules/presets/openmeter.yaml")).unwrap();
-    let config = migguard::config::Config::parse(
-        Path::new("openmeter.yaml"),
-        &text,
-        &migguard::rules::known_names(),
-    )
-    .unwrap();
+    let config =
+        migguard::Config::parse(Path::new("openmeter.yaml"), &text, &migguard::known_names())
+            .unwrap();
     assert_eq!(
         config.migrations.dirs().next().map(|(d, _)| d.as_str()),
         Some("tools/migrate/migrations")

@@ -8,12 +8,12 @@ mod common;
 
 use postgres::Client;
 
-fn db() -> Option<(migguard::devdb::Cluster, Client)> {
-    if migguard::devdb::find_binaries().is_none() {
+fn db() -> Option<(migguard::Cluster, Client)> {
+    if migguard::find_binaries().is_none() {
         common::say("skipped: no PostgreSQL server binaries to check the lock claims on");
         return None;
     }
-    let cluster = migguard::devdb::Cluster::start().unwrap();
+    let cluster = migguard::Cluster::start().unwrap();
     let mut client = cluster.server().connect("postgres").unwrap();
     client
         .batch_execute(
@@ -175,7 +175,7 @@ fn table_rewrite_claims() {
             (old, new.to_lowercase(), using)
         };
         assert_eq!(
-            migguard::sql::lint::type_change_rewrites(old, &new, using),
+            migguard::type_change_rewrites(old, &new, using),
             claimed,
             "the rule's verdict on {sql}"
         );

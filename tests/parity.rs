@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::{findings, GitRepo, DIR};
 
 fn have_postgres() -> bool {
-    let found = migguard::devdb::find_binaries().is_some();
+    let found = migguard::find_binaries().is_some();
     if !found {
         common::say("skipped: no PostgreSQL binaries (initdb, postgres) on PATH or under /usr/lib/postgresql/*/bin");
     }

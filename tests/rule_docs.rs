@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use migguard::rules::RULES;
+use migguard::RULES;
 
 #[test]
 fn rule_pages_match_the_code() {
@@ -35,7 +35,7 @@ fn explain_and_rules_commands() {
         .code(0);
     assert_eq!(
         String::from_utf8_lossy(&out.get_output().stdout),
-        migguard::rules::sum_drift::RULE.doc
+        migguard::find_rule("sum-drift").unwrap().doc
     );
     let out = assert_cmd::Command::cargo_bin("migguard")
         .unwrap()
@@ -53,4 +53,29 @@ fn explain_and_rules_commands() {
         .assert()
         .code(2);
     assert!(String::from_utf8_lossy(&out.get_output().stderr).contains("no rule named `nope`"));
+}
+
+/// The README's rule table lists every rule once, with its default
+/// severity, and no rule that does not exist.
+#[test]
+fn readme_rule_table_matches_the_rules() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let mut rows: Vec<(String, String)> = readme
+        .lines()
+        .skip_while(|l| *l != "| rule | default | finds |")
+        .skip(2)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| {
+            let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+            (cells[1].trim_matches('`').to_string(), cells[2].to_string())
+        })
+        .collect();
+    rows.sort();
+    let mut rules: Vec<(String, String)> = RULES
+        .iter()
+        .map(|r| (r.name.to_string(), r.default_severity.name().to_string()))
+        .collect();
+    rules.sort();
+    assert_eq!(rows, rules, "README.md's rule table disagrees with RULES");
 }

@@ -2,7 +2,7 @@
 //! Reading and diagnosing an atlas.sum: never panics; every line a drift
 //! points at exists; a file that is exactly what Atlas writes has no drift.
 use libfuzzer_sys::fuzz_target;
-use migguard::atlas_sum::{diagnose, HashFile, ParsedSum};
+use migguard::{diagnose, HashFile, ParsedSum};
 
 fuzz_target!(|data: &[u8]| {
     let parsed = ParsedSum::parse(data);

@@ -6,9 +6,9 @@ use std::path::Path;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let names = migguard::rules::known_names();
-    if let Err(e) = migguard::config::Config::parse(Path::new(".migguard.yaml"), &text, &names) {
+    let names = migguard::known_names();
+    if let Err(e) = migguard::Config::parse(Path::new(".migguard.yaml"), &text, &names) {
         assert!(e.to_string().starts_with(".migguard.yaml:"));
     }
-    let _ = migguard::config::AtlasHcl::parse(Path::new("atlas.hcl"), &text);
+    let _ = migguard::AtlasHcl::parse(Path::new("atlas.hcl"), &text);
 });

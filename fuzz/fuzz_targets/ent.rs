@@ -2,7 +2,7 @@
 //! The ent Go reader: a schema package of one fuzzed file plus a fixed mixin
 //! package; resolution never panics or loops.
 use libfuzzer_sys::fuzz_target;
-use migguard::ent::{Package, World};
+use migguard::{Package, World};
 
 const MIXINS: &str = "package entutils\nimport (\"entgo.io/ent\"; \"entgo.io/ent/schema/field\"; \"entgo.io/ent/schema/mixin\")\ntype TimeMixin struct{ mixin.Schema }\nfunc (TimeMixin) Fields() []ent.Field { return []ent.Field{field.Time(\"deleted_at\")} }\nfunc (TimeMixin) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }\n";
 

@@ -5,7 +5,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let pieces = migguard::sql::split::split(&text);
+    let pieces = migguard::split_sql(&text);
     let mut last = 0;
     for p in pieces {
         assert!(p.span.start >= last && p.span.start <= p.span.end && p.span.end <= text.len());

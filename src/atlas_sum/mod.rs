@@ -6,9 +6,9 @@ mod diagnose;
 mod parse;
 pub mod view;
 
-pub use compute::{is_sum_ignored, leading_directive, Directive, HashFile, SumEntry};
+pub use compute::{is_sum_ignored, leading_directive, HashFile, SumEntry};
 pub use diagnose::{diagnose, Drift, DriftKind};
-pub use parse::{ConflictBlock, LineRef, ParsedEntry, ParsedSum};
+pub use parse::{LineRef, ParsedEntry, ParsedSum};
 
 /// The file name Atlas uses, inside the migration directory.
 pub const FILE_NAME: &str = "atlas.sum";

@@ -8,10 +8,9 @@ mod suppress;
 
 use std::sync::Arc;
 
-pub use change_set::{ChangeSet, Mode, Side, DEFAULT_BASE_REFS};
+pub use change_set::{ChangeSet, Mode, Side};
 pub use context::{first_difference, line_span, CheckContext};
 pub use conventions::SoftDelete;
-pub use suppress::{directives, Directive};
 
 use crate::config::{Settings, FILE_NAME as CONFIG_FILE};
 use crate::error::Result;
@@ -170,11 +169,15 @@ fn report_of(
     let seen: Vec<String> = ctx.cs.new.files.keys().cloned().collect();
     (report.sql_files, report.statements, report.unparsed) = ctx.sql.statement_counts();
     report.unparsed_list = ctx.sql.unparsed_statements();
-    for f in &findings {
-        if report.sources.contains_key(&f.path) {
+    let mut findings = findings;
+    for f in &mut findings {
+        let Some(bytes) = ctx.read(Side::New, &f.path)? else {
             continue;
+        };
+        if let Some(span) = &f.span {
+            f.column = Some(crate::findings::column_of(&bytes, span.start));
         }
-        if let Some(bytes) = ctx.read(Side::New, &f.path)? {
+        if !report.sources.contains_key(&f.path) {
             report.add_source(&f.path, &bytes);
         }
     }

@@ -10,14 +10,6 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-/// A file of a migration directory: its path relative to the directory (with
-/// `/` separators) and its bytes as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DirFile {
-    pub name: String,
-    pub bytes: Vec<u8>,
-}
-
 #[derive(Debug)]
 pub struct DiskDir {
     pub path: PathBuf,
@@ -115,19 +107,6 @@ impl DiskDir {
         } else {
             Ok(None)
         }
-    }
-
-    /// Reads several listed files.
-    pub fn read_all<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Result<Vec<DirFile>> {
-        names
-            .into_iter()
-            .map(|n| {
-                Ok(DirFile {
-                    name: n.to_string(),
-                    bytes: self.read(n)?,
-                })
-            })
-            .collect()
     }
 }
 

@@ -6,7 +6,7 @@ mod format;
 mod listing;
 pub mod renumber;
 
-pub use disk::{DirFile, DiskDir};
+pub use disk::DiskDir;
 
 /// The database other than PostgreSQL a directory's path names, the way
 /// teams that keep one directory per dialect lay them out
@@ -21,11 +21,8 @@ pub fn other_dialect_named_by(dir: &str) -> Option<&'static str> {
             _ => None,
         })
 }
-pub use format::{
-    compare_versions, flyway_version, flyway_version_cmp, local_desc, local_version, DirFormat,
-    TxMode,
-};
-pub use listing::{Listing, Migration};
+pub use format::{compare_versions, local_version, DirFormat, TxMode};
+pub use listing::Listing;
 
 #[cfg(test)]
 mod dialect_tests {

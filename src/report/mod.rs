@@ -150,11 +150,6 @@ impl Report {
             .sort_by(|a, b| (&a.path, a.line, a.rule).cmp(&(&b.path, b.line, b.rule)));
     }
 
-    /// Exit code per the contract: 1 when any finding is at error severity.
-    pub fn exit_code(&self) -> i32 {
-        self.exit_code_for(FailOn::Error)
-    }
-
     /// Exit code with `--fail-on`.
     pub fn exit_code_for(&self, fail_on: FailOn) -> i32 {
         let failing = match fail_on {

@@ -9,4 +9,4 @@ pub mod split;
 pub mod view;
 
 pub use parse::{ParsedFile, Stmt};
-pub use schema::{requires_null, Event, Origin, Replay, Schema};
+pub use schema::{requires_null, Event, Origin, Replay};

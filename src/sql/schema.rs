@@ -139,10 +139,6 @@ pub enum Event {
         query: Box<Query>,
         origin: Origin,
     },
-    ViewDropped {
-        name: String,
-        origin: Origin,
-    },
 }
 
 /// A name as PostgreSQL sees it, without its schema (`public."t"` is `t`).
@@ -174,8 +170,6 @@ fn index_column(c: &IndexColumn) -> String {
 pub struct Replay {
     pub schema: Schema,
     pub events: Vec<Event>,
-    pub statements: usize,
-    pub opaque: usize,
 }
 
 impl Replay {
@@ -184,10 +178,6 @@ impl Replay {
         let mut r = Replay::default();
         for (path, file) in files {
             for stmt in &file.stmts {
-                r.statements += 1;
-                if stmt.is_opaque() {
-                    r.opaque += 1;
-                }
                 for ast in &stmt.ast {
                     r.apply(ast, origin(path, stmt));
                 }
@@ -240,10 +230,6 @@ impl Replay {
                         }
                         ObjectType::View => {
                             self.schema.views.remove(&name);
-                            self.events.push(Event::ViewDropped {
-                                name,
-                                origin: origin.clone(),
-                            });
                         }
                         ObjectType::Index => {
                             self.schema.indexes.remove(&name);
@@ -517,11 +503,6 @@ mod tests {
         assert!(
             matches!(&r.events[1], Event::UniqueAdded { columns, predicate: Some(p), .. } if columns == &["name"] && requires_null(p, "deleted_at"))
         );
-        assert!(r
-            .events
-            .iter()
-            .any(|e| matches!(e, Event::ViewDropped { name, .. } if name == "v")));
-        assert_eq!(r.statements, 9);
     }
 
     #[test]

@@ -169,7 +169,8 @@ fn split_with(src: &str, from: usize, delim: &str) -> Vec<Piece> {
 }
 
 /// 1-based line of byte `offset`.
-pub fn line_of(src: &str, offset: usize) -> usize {
+#[cfg(test)]
+fn line_of(src: &str, offset: usize) -> usize {
     src.as_bytes()[..offset.min(src.len())]
         .iter()
         .filter(|&&c| c == b'\n')
