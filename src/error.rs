@@ -29,8 +29,24 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The command line asks for something impossible (an unknown rule, a
+    /// flag combination, a directory outside the repository).
     #[error("{0}")]
     Usage(String),
+    /// The repository could not be read (an object, a tree, a ref).
+    #[error("{0}")]
+    Git(String),
+    /// PostgreSQL (a throwaway cluster, a container, `--dev-url`) could not
+    /// be started, reached or read.
+    #[error("{0}")]
+    Database(String),
+    /// A process migguard runs (the generate command, initdb, postgres,
+    /// git fetch) could not run or failed.
+    #[error("{0}")]
+    Command(String),
+    /// migguard itself failed (a worker thread panicked): a bug to report.
+    #[error("internal error: {0} (please report this)")]
+    Internal(String),
     /// The pull/merge-request comment could not be posted (the report was
     /// printed already).
     #[error("comment: {0}")]
@@ -38,6 +54,28 @@ pub enum Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How a command that did its job ended; an `Error` is the other outcome.
+/// `cli::main` turns both into the process's exit code, in one place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Nothing to report at the failing severity: 0.
+    Clean,
+    /// Findings at the failing severity (or `--check` would change files): 1.
+    Findings,
+    /// Ctrl-C or SIGTERM: scratch databases and clusters were removed: 130.
+    Interrupted,
+}
+
+impl ExitStatus {
+    pub fn code(self) -> i32 {
+        match self {
+            ExitStatus::Clean => 0,
+            ExitStatus::Findings => 1,
+            ExitStatus::Interrupted => 130,
+        }
+    }
+}
 
 impl Error {
     pub fn file(path: impl AsRef<Path>, message: impl Into<String>) -> Error {

@@ -7,8 +7,12 @@ use migguard::{Package, World};
 const MIXINS: &str = "package entutils\nimport (\"entgo.io/ent\"; \"entgo.io/ent/schema/field\"; \"entgo.io/ent/schema/mixin\")\ntype TimeMixin struct{ mixin.Schema }\nfunc (TimeMixin) Fields() []ent.Field { return []ent.Field{field.Time(\"deleted_at\")} }\nfunc (TimeMixin) Mixin() []ent.Mixin { return []ent.Mixin{TimeMixin{}} }\n";
 
 fuzz_target!(|data: &[u8]| {
-    let schema = Package::parse("s", vec![("s/a.go".to_string(), data.to_vec())]);
-    let mixins = Package::parse("pkg/entutils", vec![("pkg/entutils/m.go".to_string(), MIXINS.as_bytes().to_vec())]);
+    let Ok(schema) = Package::parse("s", vec![("s/a.go".to_string(), data.to_vec())]) else {
+        return;
+    };
+    let Ok(mixins) = Package::parse("pkg/entutils", vec![("pkg/entutils/m.go".to_string(), MIXINS.as_bytes().to_vec())]) else {
+        return;
+    };
     let world = World::new(vec![schema, mixins]);
     for s in world.schemas() {
         assert!(s.place.span.end <= data.len() * 3 + 1);

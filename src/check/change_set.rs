@@ -147,7 +147,7 @@ impl<'g> ChangeSet<'g> {
         }
         if let Some(rev) = &options.base {
             let head = head.ok_or_else(|| {
-                Error::Usage("HEAD has no commit yet: `--base` compares committed history".into())
+                Error::Git("HEAD has no commit yet: `--base` compares committed history".into())
             })?;
             let rev_commit = git.require_commit(rev)?;
             let merge_base = git.merge_base(rev_commit, head, rev)?;

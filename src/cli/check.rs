@@ -4,7 +4,7 @@ use clap::Args;
 
 use super::{current_dir, Global};
 use crate::check::{self, Options};
-use crate::error::Result;
+use crate::error::{ExitStatus, Result};
 use crate::git::Git;
 
 #[derive(Debug, Args)]
@@ -27,7 +27,7 @@ pub struct CheckArgs {
     verbose: bool,
 }
 
-pub fn run(global: &Global, args: &CheckArgs) -> Result<i32> {
+pub fn run(global: &Global, args: &CheckArgs) -> Result<ExitStatus> {
     let git = Git::discover(&current_dir()?)?;
     let settings = global.settings_at(&git)?;
     global.check_rule_names()?;

@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::{current_dir, open_dir, print, Global};
 use crate::atlas_sum::{DirSum, HashFile, ParsedSum, FILE_NAME};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::fsutil::write_atomic;
 use crate::git::{Git, Scope, Snapshot};
 use crate::migrations::{renumber, DiskDir, Listing};
@@ -84,11 +84,11 @@ impl Changes {
     }
 }
 
-pub fn run(global: &Global, args: &FixSumArgs) -> Result<i32> {
+pub fn run(global: &Global, args: &FixSumArgs) -> Result<ExitStatus> {
     if args.renumber {
         let renamed = renumber(global, args)?;
         if args.check && renamed {
-            return Ok(1);
+            return Ok(ExitStatus::Findings);
         }
     }
     let all = global.settings()?;
@@ -99,14 +99,20 @@ pub fn run(global: &Global, args: &FixSumArgs) -> Result<i32> {
     if targets.is_empty() {
         targets = all.dirs.iter().collect();
     }
-    let mut code = 0;
+    let mut status = ExitStatus::Clean;
     for d in targets {
-        code = code.max(fix_one(global, args, &all.for_dir(d))?);
+        if fix_one(global, args, &all.for_dir(d))? == ExitStatus::Findings {
+            status = ExitStatus::Findings;
+        }
     }
-    Ok(code)
+    Ok(status)
 }
 
-fn fix_one(global: &Global, args: &FixSumArgs, settings: &crate::config::Settings) -> Result<i32> {
+fn fix_one(
+    global: &Global,
+    args: &FixSumArgs,
+    settings: &crate::config::Settings,
+) -> Result<ExitStatus> {
     let (dir, format) = open_dir(settings)?;
     // Held from reading to writing: a concurrent run waits for nothing and
     // fails clearly instead of interleaving.
@@ -134,7 +140,7 @@ fn fix_one(global: &Global, args: &FixSumArgs, settings: &crate::config::Setting
                 }
             ));
         }
-        return Ok(0);
+        return Ok(ExitStatus::Clean);
     }
     let changes = Changes::between(sum.actual.as_deref(), &sum.expected);
     let mut reason = String::new();
@@ -157,13 +163,13 @@ fn fix_one(global: &Global, args: &FixSumArgs, settings: &crate::config::Setting
             changes.describe()
         ));
         print("run `migguard fix-sum` to rewrite it\n");
-        return Ok(1);
+        return Ok(ExitStatus::Findings);
     }
     write_atomic(&sum_path, text.as_bytes())?;
     if !global.quiet {
         print(&format!("rewrote {shown}{reason}:\n{}", changes.describe()));
     }
-    Ok(0)
+    Ok(ExitStatus::Clean)
 }
 
 /// Renames the branch's non-linear migrations; returns whether any needs

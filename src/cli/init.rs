@@ -6,7 +6,7 @@ use clap::Args;
 
 use super::{current_dir, print};
 use crate::config::{find_root, AtlasHcl, FILE_NAME};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::fsutil::write_atomic;
 use crate::git::Git;
 
@@ -175,7 +175,7 @@ pub fn detect(root: &Path, tracked: Option<Vec<String>>) -> Result<Layout> {
         if layout.ent_generated.is_none() && generated_by_ent(&root.join(&ent)) {
             layout.ent_generated_beside = Some(ent.clone());
         }
-        layout.mixin_packages = mixin_packages(root, &schema);
+        layout.mixin_packages = mixin_packages(root, &schema)?;
     }
     layout.go_mod = root.join("go.mod").is_file();
     layout.go_sum = root.join("go.sum").is_file();
@@ -211,7 +211,7 @@ fn generated_by_ent(dir: &Path) -> bool {
 /// The in-repo packages the schema package takes mixins from (the imports
 /// it uses where mixins are built) that declare mixins, found through the
 /// nearest go.mod as Go finds them.
-fn mixin_packages(root: &Path, schema: &str) -> Vec<String> {
+fn mixin_packages(root: &Path, schema: &str) -> Result<Vec<String>> {
     let read_go = |dir: &str| -> Vec<(String, Vec<u8>)> {
         std::fs::read_dir(root.join(dir))
             .map(|it| {
@@ -230,9 +230,9 @@ fn mixin_packages(root: &Path, schema: &str) -> Vec<String> {
         Ok::<_, std::convert::Infallible>(std::fs::read_to_string(root.join(p)).ok())
     });
     let Ok(Some((mod_dir, module))) = go_mod else {
-        return Vec::new();
+        return Ok(Vec::new());
     };
-    let schema_pkg = crate::ent::Package::parse(schema, read_go(schema));
+    let schema_pkg = crate::ent::Package::parse(schema, read_go(schema))?;
     let mut out = Vec::new();
     for import in schema_pkg.mixin_imports() {
         let Some(dir) = crate::ent::import_dir(&import, &mod_dir, &module) else {
@@ -244,12 +244,12 @@ fn mixin_packages(root: &Path, schema: &str) -> Vec<String> {
         let files = read_go(&dir);
         if !files.is_empty()
             && files.len() <= 200
-            && crate::ent::Package::parse(&dir, files).has_mixins()
+            && crate::ent::Package::parse(&dir, files)?.has_mixins()
         {
             out.push(dir);
         }
     }
-    out
+    Ok(out)
 }
 
 /// The tables the migrations of `dir` build, and their most common
@@ -416,7 +416,7 @@ pub fn render(layout: &Layout) -> String {
     y
 }
 
-pub fn run(args: &InitArgs) -> Result<i32> {
+pub fn run(args: &InitArgs) -> Result<ExitStatus> {
     let cwd = current_dir()?;
     let root: PathBuf = match Git::discover(&cwd) {
         Ok(git) => git.workdir,
@@ -437,5 +437,5 @@ pub fn run(args: &InitArgs) -> Result<i32> {
     crate::config::Config::parse(&path, &text, &crate::rules::known_names())?;
     write_atomic(&path, text.as_bytes())?;
     print(&format!("wrote {}\n", path.display()));
-    Ok(0)
+    Ok(ExitStatus::Clean)
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::{current_dir, print};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::fsutil::write_atomic;
 use crate::git::Git;
 
@@ -41,7 +41,7 @@ fn is_ours(text: &str) -> bool {
     text.lines().take(3).any(|l| l.starts_with(MARKER))
 }
 
-pub fn run(args: &InstallHookArgs) -> Result<i32> {
+pub fn run(args: &InstallHookArgs) -> Result<ExitStatus> {
     let git = Git::discover(&current_dir()?)?;
     let dir = hooks_dir(&git);
     let hook = dir.join("pre-commit");
@@ -55,7 +55,7 @@ pub fn run(args: &InstallHookArgs) -> Result<i32> {
         return match existing {
             None => {
                 print(&format!("no pre-commit hook at {}: nothing to remove\n", hook.display()));
-                Ok(0)
+                Ok(ExitStatus::Clean)
             }
             Some(text) if is_ours(&text) => {
                 if backup.exists() {
@@ -65,7 +65,7 @@ pub fn run(args: &InstallHookArgs) -> Result<i32> {
                     std::fs::remove_file(&hook).map_err(|e| Error::write(&hook, e))?;
                     print(&format!("removed {}\n", hook.display()));
                 }
-                Ok(0)
+                Ok(ExitStatus::Clean)
             }
             Some(_) => Err(Error::file(
                 &hook,
@@ -79,7 +79,7 @@ pub fn run(args: &InstallHookArgs) -> Result<i32> {
                 "the migguard pre-commit hook is already installed at {}\n",
                 hook.display()
             ));
-            return Ok(0);
+            return Ok(ExitStatus::Clean);
         }
         Some(text) if !is_ours(text) && !args.force => {
             return Err(Error::file(
@@ -102,5 +102,5 @@ pub fn run(args: &InstallHookArgs) -> Result<i32> {
         "installed the migguard pre-commit hook at {}\nskip it once in an emergency with `git commit --no-verify`\n",
         hook.display()
     ));
-    Ok(0)
+    Ok(ExitStatus::Clean)
 }

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Overrides, Settings};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::migrations::{DirFormat, DiskDir};
 use crate::report::{FailOn, Format, Report};
 
@@ -154,7 +154,7 @@ impl Global {
     /// asks for. The main report is printed first, so a report file that
     /// cannot be written or a comment that cannot be posted (exit 2) never
     /// hides the findings.
-    fn emit(&self, command: &str, report: &Report) -> Result<i32> {
+    fn emit(&self, command: &str, report: &Report) -> Result<ExitStatus> {
         print(&report.render(self.report_format(), self.color(), self.quiet));
         for (format, path) in &self.reports {
             let text = report.render(*format, false, false);
@@ -169,7 +169,7 @@ impl Global {
                 eprintln!("{}", crate::comment::describe(forge, number, &outcome));
             }
         }
-        Ok(report.exit_code_for(self.fail_on))
+        Ok(report.status(self.fail_on))
     }
 
     fn report_format(&self) -> Format {
@@ -250,7 +250,7 @@ pub(crate) fn tracked_for_discovery(git: &crate::git::Git) -> Vec<String> {
 
 fn current_dir() -> Result<PathBuf> {
     std::env::current_dir()
-        .map_err(|e| Error::Usage(format!("cannot read the current directory: {e}")))
+        .map_err(|e| Error::Internal(format!("cannot read the current directory: {e}")))
 }
 
 /// The migration directory named by the settings, opened, with its format
@@ -307,7 +307,7 @@ pub fn man_page() -> Result<String> {
     let mut out = Vec::new();
     clap_mangen::Man::new(Cli::command())
         .render(&mut out)
-        .map_err(|e| Error::Usage(format!("cannot render the man page: {e}")))?;
+        .map_err(|e| Error::Internal(format!("cannot render the man page: {e}")))?;
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
@@ -341,22 +341,28 @@ pub fn main() -> i32 {
                 "migguard",
                 &mut std::io::stdout(),
             );
-            Ok(0)
+            Ok(ExitStatus::Clean)
         }
         Command::Man => man_page().map(|text| {
             print(&text);
-            0
+            ExitStatus::Clean
         }),
     };
+    exit_code(result)
+}
+
+/// The one place where outcomes become exit codes: 0 clean, 1 findings, 2
+/// an error (whatever its kind), 130 interrupted. After Ctrl-C, whatever
+/// the command saw (a dropped connection) is not the outcome: the command
+/// returns through the interrupt flag once the handler has removed the
+/// scratch databases and clusters.
+fn exit_code(result: Result<ExitStatus>) -> i32 {
     if crate::devdb::interrupted() {
-        // The interrupt handler is removing scratch databases and clusters;
-        // it ends the process with 130.
-        loop {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        crate::devdb::wait_for_cleanup();
+        return ExitStatus::Interrupted.code();
     }
     match result {
-        Ok(code) => code,
+        Ok(status) => status.code(),
         Err(e) => {
             eprintln!("migguard: error: {e}");
             2

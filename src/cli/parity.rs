@@ -11,7 +11,7 @@ use crate::config::Settings;
 use crate::devdb::parity::{self, SqlFile};
 use crate::devdb::roundtrip::{self, Step};
 use crate::devdb::{Cluster, Server};
-use crate::error::{Error, Result};
+use crate::error::{Error, ExitStatus, Result};
 use crate::findings::{Finding, Severity};
 use crate::git::{Git, Scope, Snapshot};
 use crate::migrations::{DirFormat, DiskDir, Listing};
@@ -34,7 +34,7 @@ pub struct ParityArgs {
     base: Option<String>,
 }
 
-pub fn run(global: &Global, args: &ParityArgs) -> Result<i32> {
+pub fn run(global: &Global, args: &ParityArgs) -> Result<ExitStatus> {
     global.check_rule_names()?;
     let settings = global.settings()?;
     let views = match settings.config.views.generated.clone() {
@@ -102,9 +102,9 @@ pub fn run(global: &Global, args: &ParityArgs) -> Result<i32> {
                 Some(views) => parity::run(server, &migrations, views)?,
                 None => Vec::new(),
             };
-            let trips = rt
-                .join()
-                .unwrap_or_else(|_| Err(Error::Usage("the round-trip worker failed".into())))?;
+            let trips = rt.join().unwrap_or_else(|_| {
+                Err(Error::Internal("the round-trip worker panicked".into()))
+            })?;
             // A migration that fails to apply fails in both checks: say it once.
             // PostgreSQL's error, from "fails on PostgreSQL" on.
             let error_of = |m: &str| {

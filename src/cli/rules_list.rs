@@ -1,18 +1,18 @@
 //! `migguard rules`: every rule with its default severity.
 
 use super::{print, Global};
-use crate::error::Result;
+use crate::error::{ExitStatus, Result};
 use crate::report::Format;
 use crate::rules::RULES;
 
-pub fn run(global: &Global) -> Result<i32> {
+pub fn run(global: &Global) -> Result<ExitStatus> {
     if global.format == Some(Format::Json) {
         let list: Vec<_> = RULES
             .iter()
             .map(|r| serde_json::json!({"name": r.name, "severity": r.default_severity, "summary": r.summary}))
             .collect();
         print(&format!("{}\n", serde_json::Value::Array(list)));
-        return Ok(0);
+        return Ok(ExitStatus::Clean);
     }
     let width = RULES.iter().map(|r| r.name.len()).max().unwrap_or(0);
     for r in RULES {
@@ -23,5 +23,5 @@ pub fn run(global: &Global) -> Result<i32> {
             r.summary
         ));
     }
-    Ok(0)
+    Ok(ExitStatus::Clean)
 }

@@ -3,11 +3,11 @@
 use super::{dir_summary, open_dir, Global};
 use crate::atlas_sum::FILE_NAME;
 use crate::check::Mode;
-use crate::error::Result;
+use crate::error::{ExitStatus, Result};
 use crate::report::Report;
 use crate::rules::sum_drift;
 
-pub fn run(global: &Global) -> Result<i32> {
+pub fn run(global: &Global) -> Result<ExitStatus> {
     let all = global.settings()?;
     let mut report = Report::new(Mode::All);
     report.notes = all.notes.clone();

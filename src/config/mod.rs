@@ -492,10 +492,13 @@ pub fn inside_root(root: &Path, rel: &str, origin: &str) -> Result<PathBuf> {
     let path = Path::new(rel);
     let joined = lexically_normal(&root.join(path));
     if path.is_absolute() || !joined.starts_with(root) {
-        return Err(Error::Usage(format!(
-            "{origin}: the path `{rel}` leaves the repository; paths in config files are relative to {}",
-            root.display()
-        )));
+        return Err(Error::file(
+            origin,
+            format!(
+                "the path `{rel}` leaves the repository; paths in config files are relative to {}",
+                root.display()
+            ),
+        ));
     }
     Ok(joined)
 }
@@ -512,9 +515,10 @@ fn check_paths(root: &Path, config: &Config, origin: &str) -> Result<()> {
     for p in paths {
         inside_root(root, p, origin)?;
         if Path::new(p).components().any(|c| c == Component::ParentDir) {
-            return Err(Error::Usage(format!(
-                "{origin}: `{p}` uses `..`: paths in config files stay inside the repository"
-            )));
+            return Err(Error::file(
+                origin,
+                format!("`{p}` uses `..`: paths in config files stay inside the repository"),
+            ));
         }
     }
     Ok(())

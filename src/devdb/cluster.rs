@@ -192,7 +192,7 @@ pub struct Cluster {
 impl Cluster {
     pub fn start() -> Result<Cluster> {
         let bin = find_binaries().ok_or_else(|| {
-            Error::Usage(
+            Error::Database(
                 "no PostgreSQL server binaries (initdb, postgres) on PATH or under /usr/lib/postgresql/*/bin: install PostgreSQL (apt-get install postgresql) or pass --dev-url postgres://user@host:5432/db".into(),
             )
         })?;
@@ -200,7 +200,7 @@ impl Cluster {
             .prefix("migguard-pg-")
             .tempdir_in(cluster_parent())
             .map_err(|e| {
-                Error::Usage(format!(
+                Error::Database(format!(
                     "cannot create a folder for the throwaway cluster: {e}"
                 ))
             })?
@@ -221,7 +221,7 @@ impl Cluster {
         };
         if let Some((uid, gid)) = cluster.user {
             std::os::unix::fs::chown(&cluster.dir, Some(uid), Some(gid)).map_err(|e| {
-                Error::Usage(format!(
+                Error::Database(format!(
                     "cannot hand {} to the postgres user: {e}",
                     cluster.dir.display()
                 ))
@@ -285,9 +285,9 @@ impl Cluster {
                 "--no-sync",
             ])
             .output()
-            .map_err(|e| Error::Usage(format!("cannot run initdb: {e}")))?;
+            .map_err(|e| Error::Command(format!("cannot run initdb: {e}")))?;
         if !out.status.success() {
-            return Err(Error::Usage(format!(
+            return Err(Error::Database(format!(
                 "initdb failed: {}",
                 String::from_utf8_lossy(&out.stderr)
                     .lines()
@@ -300,10 +300,9 @@ impl Cluster {
 
     fn create_prepared(&self) -> Result<()> {
         trace("create the scratch databases");
-        let mut admin = self
-            .server()
-            .connect("postgres")
-            .map_err(|e| Error::Usage(format!("cannot connect to the throwaway cluster: {e}")))?;
+        let mut admin = self.server().connect("postgres").map_err(|e| {
+            Error::Database(format!("cannot connect to the throwaway cluster: {e}"))
+        })?;
         for name in PREPARED {
             admin
                 // FILE_COPY copies the template's files: in a fresh cluster
@@ -313,7 +312,7 @@ impl Cluster {
                     "CREATE DATABASE \"{name}\" TEMPLATE template0 STRATEGY FILE_COPY"
                 ))
                 .map_err(|e| {
-                    Error::Usage(format!(
+                    Error::Database(format!(
                         "cannot create {name} in the throwaway cluster: {e}"
                     ))
                 })?;
@@ -364,7 +363,7 @@ impl Cluster {
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
-            .map_err(|e| Error::Usage(format!("cannot start postgres: {e}")))?;
+            .map_err(|e| Error::Command(format!("cannot start postgres: {e}")))?;
         let pid = child.id();
         self.child = Some(child);
         // If interrupted, stop the server too (registered after the folder,
@@ -381,13 +380,13 @@ impl Cluster {
             }
             if let Some(Ok(Some(status))) = self.child.as_mut().map(|c| c.try_wait()) {
                 let log = std::fs::read_to_string(self.dir.join("server.log")).unwrap_or_default();
-                return Err(Error::Usage(format!(
+                return Err(Error::Database(format!(
                     "the throwaway PostgreSQL exited ({status}): {}",
                     log.lines().last().unwrap_or("")
                 )));
             }
             if Instant::now() > deadline {
-                return Err(Error::Usage(
+                return Err(Error::Database(
                     "the throwaway PostgreSQL did not accept connections within 30 s".into(),
                 ));
             }

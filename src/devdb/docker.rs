@@ -85,7 +85,7 @@ impl Docker {
             .with_startup_timeout(Duration::from_secs(300))
             .start()
             .map_err(|e| {
-                Error::Usage(format!(
+                Error::Database(format!(
                     "cannot start a {image} container: no Docker engine answered at {} ({e}); start Docker, set DOCKER_HOST, or pass --dev-url postgres://user@host:port/db (no --dev-url: a throwaway local cluster)",
                     docker_host()
                 ))
@@ -95,7 +95,7 @@ impl Docker {
             .get_host()
             .and_then(|host| Ok((host, started.get_host_port_ipv4(5432)?)))
             .map_err(|e| {
-                Error::Usage(format!("the {image} container has no port for 5432: {e}"))
+                Error::Database(format!("the {image} container has no port for 5432: {e}"))
             })?;
         let mut config = postgres::Config::new();
         config
@@ -129,7 +129,7 @@ impl Docker {
                     std::thread::sleep(Duration::from_millis(100))
                 }
                 Err(e) => {
-                    return Err(Error::Usage(format!(
+                    return Err(Error::Database(format!(
                         "the {image} container did not accept connections within 120 s: {e}"
                     )))
                 }

@@ -38,6 +38,11 @@ fn cleanups() -> &'static Mutex<Vec<(u64, Cleanup)>> {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
             eprintln!("migguard: interrupted; scratch databases and clusters removed");
+            CLEANED.store(true, std::sync::atomic::Ordering::SeqCst);
+            // The command returns through the flag (cli::main exits 130); a
+            // call that never notices (a query waiting on a lock of another
+            // session) must not keep the process alive.
+            std::thread::sleep(std::time::Duration::from_secs(10));
             std::process::exit(130);
         });
         Mutex::new(Vec::new())
@@ -45,6 +50,17 @@ fn cleanups() -> &'static Mutex<Vec<(u64, Cleanup)>> {
 }
 
 static INTERRUPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Set by the interrupt handler once everything registered is removed.
+static CLEANED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// After an interrupt: waits until the handler has removed the scratch
+/// databases and clusters, so the process never ends half-way through.
+pub fn wait_for_cleanup() {
+    while !CLEANED.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
 
 /// Removals under way outside the interrupt handler.
 static UNDOING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -67,8 +83,8 @@ impl Drop for Undoing {
     }
 }
 
-/// Whether an interrupt arrived: the handler is cleaning up and will exit the
-/// process with 130; whatever the main thread saw meanwhile (a dropped
+/// Whether an interrupt arrived: the handler is cleaning up, and the command
+/// ends with 130; whatever the main thread saw meanwhile (a dropped
 /// connection) is not the outcome.
 pub fn interrupted() -> bool {
     INTERRUPTED.load(std::sync::atomic::Ordering::SeqCst)
@@ -182,7 +198,7 @@ impl Server {
     fn admin(&self) -> Result<postgres::Client> {
         let db = self.config.get_dbname().unwrap_or("postgres").to_string();
         self.connect(&db).map_err(|e| {
-            Error::Usage(format!(
+            Error::Database(format!(
                 "cannot connect to {}: {}",
                 self.shown,
                 e.to_string().replace(
@@ -221,7 +237,7 @@ impl Server {
         admin
             .batch_execute(&format!("CREATE DATABASE \"{name}\" TEMPLATE template0"))
             .map_err(|e| {
-                Error::Usage(format!(
+                Error::Database(format!(
                     "cannot create a scratch database on {}: {e}",
                     self.shown
                 ))
@@ -258,7 +274,7 @@ pub struct Scratch {
 impl Scratch {
     pub fn connect(&self) -> Result<postgres::Client> {
         self.server.connect(&self.name).map_err(|e| {
-            Error::Usage(format!(
+            Error::Database(format!(
                 "cannot connect to scratch database {}: {e}",
                 self.name
             ))

@@ -195,9 +195,9 @@ pub fn run(server: &Server, migrations: &[SqlFile], views: &SqlFile) -> Result<V
         });
         (
             ta.join()
-                .unwrap_or_else(|_| Err(Error::Usage("database A's worker failed".into()))),
+                .unwrap_or_else(|_| Err(Error::Internal("database A's worker panicked".into()))),
             tb.join()
-                .unwrap_or_else(|_| Err(Error::Usage("database B's worker failed".into()))),
+                .unwrap_or_else(|_| Err(Error::Internal("database B's worker panicked".into()))),
         )
     });
     let (fa, fb) = (ra?, rb?);
@@ -205,7 +205,7 @@ pub fn run(server: &Server, migrations: &[SqlFile], views: &SqlFile) -> Result<V
     if let Some(f) = fa.or(fb) {
         return Ok(vec![f]);
     }
-    let query_err = |e: postgres::Error| Error::Usage(format!("cannot read the catalog: {e}"));
+    let query_err = |e: postgres::Error| Error::Database(format!("cannot read the catalog: {e}"));
     let (cols_a, defs_a) = catalog(&mut a.connect()?).map_err(query_err)?;
     let (cols_b, defs_b) = catalog(&mut b.connect()?).map_err(query_err)?;
     super::trace("catalogs read");

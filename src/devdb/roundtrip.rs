@@ -143,7 +143,7 @@ fn snapshot_query() -> String {
 fn snapshot(client: &mut postgres::Client) -> Result<Catalog> {
     let rows = client
         .query(snapshot_query().as_str(), &[])
-        .map_err(|e| Error::Usage(format!("cannot read the catalog: {e}")))?;
+        .map_err(|e| Error::Database(format!("cannot read the catalog: {e}")))?;
     Ok(rows
         .iter()
         .map(|r| {

@@ -38,18 +38,18 @@ pub struct Package {
 
 impl Package {
     /// Reads the `.go` files of a folder (tests excluded).
-    pub fn parse(dir: &str, files: Vec<(String, Vec<u8>)>) -> Package {
+    pub fn parse(dir: &str, files: Vec<(String, Vec<u8>)>) -> crate::error::Result<Package> {
         let files = files
             .into_iter()
             .filter(|(p, _)| p.ends_with(".go") && !p.ends_with("_test.go"))
             .collect();
-        Package::from_files(
+        Ok(Package::from_files(
             dir,
-            GoFile::parse_many(files)
+            GoFile::parse_many(files)?
                 .into_iter()
                 .map(std::sync::Arc::new)
                 .collect(),
-        )
+        ))
     }
 
     /// Builds a package from parsed files (shared between snapshots).

@@ -100,15 +100,15 @@ impl GoFile {
     }
 
     /// Parses many files on every core.
-    pub fn parse_many(files: Vec<(String, Vec<u8>)>) -> Vec<GoFile> {
+    pub fn parse_many(files: Vec<(String, Vec<u8>)>) -> crate::error::Result<Vec<GoFile>> {
         // One parser per file: tree-sitter parsers are cheap to make and not
         // shared across threads.
-        crate::par::map(&files, |(p, b)| {
+        Ok(crate::par::map(&files, |(p, b)| {
             go_parser().and_then(|mut parser| GoFile::parse_with(&mut parser, p, b))
-        })
+        })?
         .into_iter()
         .flatten()
-        .collect()
+        .collect())
     }
 
     /// Names this file declares at package level, and the package-local names

@@ -226,7 +226,7 @@ impl<'c> EntView<'c> {
             }
         }
         let mut by_path: HashMap<String, Arc<GoFile>> = HashMap::new();
-        for f in GoFile::parse_many(todo) {
+        for f in GoFile::parse_many(todo)? {
             let f = Arc::new(f);
             if let Some(id) = blob(&f.path) {
                 self.go_files.insert(id, f.clone());

@@ -23,7 +23,7 @@ pub struct Git {
 }
 
 fn git_error(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::Usage(format!("{what}: {e}"))
+    Error::Git(format!("{what}: {e}"))
 }
 
 impl Git {
@@ -32,7 +32,7 @@ impl Git {
     pub fn discover(cwd: &Path) -> Result<Git> {
         let repo = gix::ThreadSafeRepository::discover_with_environment_overrides(cwd)
             .map_err(|e| {
-                Error::Usage(format!(
+                Error::Git(format!(
                     "not a git repository (or any parent up to the root): {} ({e}); `migguard validate` works without git",
                     cwd.display()
                 ))
@@ -41,7 +41,7 @@ impl Git {
         let workdir = repo
             .workdir()
             .ok_or_else(|| {
-                Error::Usage(format!(
+                Error::Git(format!(
                     "{} is a bare repository: `migguard check` needs a work tree (clone it, or run `migguard validate --dir` on a checkout)",
                     repo.git_dir().display()
                 ))
@@ -77,7 +77,7 @@ impl Git {
     /// a shallow CI clone needs.
     pub fn require_commit(&self, rev: &str) -> Result<ObjectId> {
         self.resolve_commit(rev).ok_or_else(|| {
-            Error::Usage(format!(
+            Error::Git(format!(
                 "base revision `{rev}` not found in this repository{}. Fetch it (in CI: actions/checkout with `fetch-depth: 0`, or `git fetch origin {}`).",
                 self.shallow_note(),
                 rev.strip_prefix("origin/").unwrap_or(rev)
@@ -98,11 +98,11 @@ impl Git {
     pub fn merge_base(&self, a: ObjectId, b: ObjectId, rev: &str) -> Result<ObjectId> {
         match self.repo.merge_base(a, b) {
             Ok(Some(id)) => Ok(id.detach()),
-            Ok(None) => Err(Error::Usage(format!(
+            Ok(None) => Err(Error::Git(format!(
                 "`{rev}` and HEAD have no common ancestor{}. Fetch the full history (in CI: actions/checkout with `fetch-depth: 0`).",
                 self.shallow_note()
             ))),
-            Err(e) => Err(Error::Usage(format!(
+            Err(e) => Err(Error::Git(format!(
                 "cannot compute merge-base of `{rev}` and HEAD{} ({e}). Fetch the full history (in CI: actions/checkout with `fetch-depth: 0`).",
                 self.shallow_note()
             ))),
@@ -134,7 +134,7 @@ impl Git {
                     ));
                 };
                 self.fetch_promised(&remote, &[id]).map_err(|why| {
-                    Error::Usage(format!(
+                    Error::Git(format!(
                         "cannot read {path}: object {id} is missing from this partial clone and fetching it from `{remote}` failed ({why}); check that the remote is reachable, or clone without `--filter`"
                     ))
                 })?;
@@ -142,7 +142,7 @@ impl Git {
                     .find_object(id)
                     .map(|o| o.detach().data)
                     .map_err(|e| {
-                        Error::Usage(format!(
+                        Error::Git(format!(
                             "cannot read {path}: object {id} is still missing after fetching it from `{remote}` ({e}); clone without `--filter`"
                         ))
                     })
@@ -180,7 +180,7 @@ impl Git {
             return Ok(());
         };
         self.fetch_promised(&remote, &missing).map_err(|why| {
-            Error::Usage(format!(
+            Error::Git(format!(
                 "{} object(s) are missing from this partial clone (first {}) and fetching them from `{remote}` failed ({why}); check that the remote is reachable, or clone without `--filter`",
                 missing.len(),
                 missing[0]
@@ -272,7 +272,7 @@ impl Git {
             gix::index::decode::Options::default(),
         )
         .map_err(|e| {
-            Error::Usage(format!(
+            Error::Git(format!(
                 "cannot read the git index {}: {e}",
                 self.repo.index_path().display()
             ))

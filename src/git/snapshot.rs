@@ -100,7 +100,7 @@ impl std::fmt::Debug for Snapshot {
 }
 
 fn tree_error(e: impl std::fmt::Display) -> Error {
-    Error::Usage(format!("cannot read a git tree: {e}"))
+    Error::Git(format!("cannot read a git tree: {e}"))
 }
 
 impl Snapshot {
@@ -309,9 +309,8 @@ impl Snapshot {
                 Ok(blobs.get(&id).map(|b| b.to_vec()))
             }
             Some(FileRef::Blob { id, symlink }) => {
-                let git = git.ok_or_else(|| {
-                    Error::Usage("reading a git object needs a repository".into())
-                })?;
+                let git = git
+                    .ok_or_else(|| Error::Git("reading a git object needs a repository".into()))?;
                 let bytes = git.read_blob(id, path)?;
                 if !symlink {
                     return Ok(Some(bytes));

@@ -150,14 +150,18 @@ impl Report {
             .sort_by(|a, b| (&a.path, a.line, a.rule).cmp(&(&b.path, b.line, b.rule)));
     }
 
-    /// Exit code with `--fail-on`.
-    pub fn exit_code_for(&self, fail_on: FailOn) -> i32 {
+    /// How the run ends with `--fail-on`.
+    pub fn status(&self, fail_on: FailOn) -> crate::error::ExitStatus {
         let failing = match fail_on {
             FailOn::Error => self.count(Severity::Error),
             FailOn::Warn => self.count(Severity::Error) + self.count(Severity::Warn),
             FailOn::Never => 0,
         };
-        i32::from(failing > 0)
+        if failing > 0 {
+            crate::error::ExitStatus::Findings
+        } else {
+            crate::error::ExitStatus::Clean
+        }
     }
 
     pub fn render(&self, format: Format, color: bool, quiet: bool) -> String {

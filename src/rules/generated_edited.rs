@@ -298,13 +298,13 @@ fn regenerate(
     } else {
         let head = git
             .head_commit()?
-            .ok_or_else(|| Error::Usage("HEAD has no commit to regenerate from".into()))?;
+            .ok_or_else(|| Error::Git("HEAD has no commit to regenerate from".into()))?;
         Snapshot::from_tree(git, git.tree_of(head)?, &Scope::everything())?
     };
     let tmp = tempfile::Builder::new()
         .prefix("migguard-regenerate-")
         .tempdir()
-        .map_err(|e| Error::Usage(format!("cannot create a temporary checkout: {e}")))?;
+        .map_err(|e| Error::Command(format!("cannot create a temporary checkout: {e}")))?;
     for path in full.files.keys() {
         let Some(bytes) = full.read(Some(git), path)? else {
             continue;
@@ -320,11 +320,11 @@ fn regenerate(
         .arg(&command)
         .current_dir(tmp.path())
         .output()
-        .map_err(|e| Error::Usage(format!("cannot run the generate command `{command}`: {e}")))?;
+        .map_err(|e| Error::Command(format!("cannot run the generate command `{command}`: {e}")))?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         let tail: Vec<&str> = stderr.lines().rev().take(10).collect();
-        return Err(Error::Usage(format!(
+        return Err(Error::Command(format!(
             "the generate command `{command}` failed ({}) in a temporary checkout:\n{}",
             output.status,
             tail.into_iter().rev().collect::<Vec<_>>().join("\n")

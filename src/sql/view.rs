@@ -63,7 +63,7 @@ impl SqlView {
         }
         let results: Vec<(String, ParsedFile)> = crate::par::map(&todo, |(p, b, end)| {
             (p.clone(), ParsedFile::parse(&b[..*end]))
-        });
+        })?;
         for (p, f) in results {
             self.parsed.insert((side, p), Arc::new(f));
         }
