@@ -226,22 +226,23 @@ fn entry_drifts(
         ));
     }
     // Reordered: listed entries must follow Atlas's order.
-    let mut max_seen: Option<&str> = None;
-    for entry in &listed {
-        let idx = expected_index[entry.name.as_str()];
-        match max_seen {
-            Some(prev) if expected_index[prev] > idx => out.push(drift(
-                DriftKind::Reordered,
-                Some(&entry.name),
-                Some(&entry.line),
-                format!(
-                    "{} is listed after {prev}, but Atlas orders it before: entries are out of order",
-                    entry.name
-                ),
-                HELP_FIX,
-            )),
-            _ => max_seen = Some(entry.name.as_str()),
-        }
+    let moved = super::compare::moved(listed.iter().map(|e| e.name.as_str()), |n| {
+        expected_index.get(n).copied()
+    });
+    for (name, prev) in moved {
+        let Some(entry) = listed.iter().find(|e| e.name == name) else {
+            continue;
+        };
+        out.push(drift(
+            DriftKind::Reordered,
+            Some(&entry.name),
+            Some(&entry.line),
+            format!(
+                "{} is listed after {prev}, but Atlas orders it before: entries are out of order",
+                entry.name
+            ),
+            HELP_FIX,
+        ));
     }
     // Edited: the first entry whose hash differs while everything before it
     // (names and hashes) matches; later hashes change because of it.
@@ -253,10 +254,12 @@ fn entry_drifts(
         .count();
     if let (Some(p), Some(e)) = (parsed.entries.get(common), expected.entries.get(common)) {
         if p.name == e.name {
-            let knock_on = parsed.entries[common + 1..]
-                .iter()
-                .filter(|p| expected.get(&p.name).is_some_and(|e| e.hash != p.hash))
-                .count();
+            let knock_on = super::compare::rehashed(
+                parsed.entries[common + 1..]
+                    .iter()
+                    .map(|p| (p.name.as_str(), p.hash.as_str())),
+                |n| expected.get(n).map(|e| e.hash.as_str()),
+            );
             let tail = if knock_on > 0 {
                 format!(" ({knock_on} later entr{} change with it: each hash covers every earlier file)", if knock_on == 1 { "y" } else { "ies" })
             } else {

@@ -1,6 +1,7 @@
 //! `atlas.sum`, Atlas's migration directory integrity file: computing it
 //! byte-exactly, reading an existing one, and explaining the differences.
 
+pub mod compare;
 mod compute;
 mod diagnose;
 mod parse;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::{ChangeSet, Side, SoftDelete};
 use crate::atlas_sum::view::SumView;
 use crate::atlas_sum::DirSum;
-use crate::config::Settings;
+use crate::config::{Globs, Settings};
 use crate::ent::view::EntView;
 use crate::ent::World;
 use crate::error::Result;
@@ -28,7 +28,7 @@ pub struct CheckContext<'a> {
     /// What the summary should say beside the findings (a repair, a squash).
     notes: RefCell<Vec<String>>,
     pub(super) soft_delete: OnceCell<Arc<SoftDelete>>,
-    exempt: OnceCell<Arc<globset::GlobSet>>,
+    exempt: OnceCell<Arc<Globs>>,
     lint: OnceCell<Arc<Lint>>,
 }
 
@@ -78,6 +78,14 @@ impl<'a> CheckContext<'a> {
         self.sql.replay(&self.cs)
     }
 
+    /// The views a generated views file creates on one side; `None` when
+    /// the side has no such file.
+    pub fn views_of(&self, side: Side, path: &str) -> Result<Option<crate::sql::view::Views>> {
+        Ok(self
+            .parsed(side, path)?
+            .map(|file| crate::sql::view::views_of(&file, path)))
+    }
+
     /// The new side's `atlas.sum`, as it is and as Atlas would write it.
     pub fn new_sum(&self) -> Result<Arc<DirSum>> {
         self.sum
@@ -92,12 +100,10 @@ impl<'a> CheckContext<'a> {
 
     /// Tables exempt from conventions (`conventions.exempt_tables`, else
     /// `atlas.hcl`'s excluded tables), compiled once.
-    pub fn exempt_tables(&self) -> Result<Arc<globset::GlobSet>> {
-        if let Some(set) = self.exempt.get() {
-            return Ok(set.clone());
-        }
-        let set = crate::rules::generated_edited::globset(&self.settings.exempt_tables())?;
-        Ok(self.exempt.get_or_init(|| Arc::new(set)).clone())
+    pub fn exempt_tables(&self) -> Arc<Globs> {
+        self.exempt
+            .get_or_init(|| Arc::new(self.settings.exempt_tables()))
+            .clone()
     }
 
     /// Atlas's analyzers and the lock rules over the new migrations, once

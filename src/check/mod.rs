@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::findings::Severity;
 use crate::git::{ChangeKind, Git, Scope};
 use crate::report::Report;
-use crate::rules::RULES;
+use crate::rules::{Selection, RULES};
 
 /// What to compare.
 #[derive(Debug, Clone, Default)]
@@ -62,12 +62,12 @@ pub fn run(
     settings: &Settings,
     git: &Git,
     options: &Options,
-    runs: &dyn Fn(&str) -> bool,
+    selection: &Selection,
 ) -> Result<Report> {
     let mut merged: Option<Report> = None;
     let mut files: std::collections::HashSet<String> = std::collections::HashSet::new();
     for d in &settings.dirs {
-        let (report, seen) = run_dir(&settings.for_dir(d), git, options, runs)?;
+        let (report, seen) = run_dir(&settings.for_dir(d), git, options, selection)?;
         files.extend(seen);
         merged = Some(match merged {
             None => report,
@@ -109,11 +109,11 @@ fn run_dir(
     settings: &Settings,
     git: &Git,
     options: &Options,
-    runs: &dyn Fn(&str) -> bool,
+    selection: &Selection,
 ) -> Result<(Report, Vec<String>)> {
     let cs = ChangeSet::from_git(settings, git, options)?;
     let ctx = CheckContext::new(settings, cs, options.regenerate);
-    let findings = run_rules(&ctx, runs)?;
+    let findings = run_rules(&ctx, selection)?;
     report_of(&ctx, findings)
 }
 
@@ -121,24 +121,22 @@ fn run_dir(
 /// suppressions applied.
 pub fn run_rules(
     ctx: &CheckContext,
-    runs: &dyn Fn(&str) -> bool,
+    selection: &Selection,
 ) -> Result<Vec<crate::findings::Finding>> {
-    let settings = ctx.settings;
     let mode = ctx.cs.mode;
     let mut findings = Vec::new();
     for rule in RULES {
-        let severity = settings.severity(rule.name, rule.default_severity);
+        let severity = selection.severity(rule);
         let Some(check) = rule.check else {
             continue;
         };
-        if severity == Severity::Off || !runs(rule.name) || (rule.needs_change && mode == Mode::All)
-        {
+        if severity == Severity::Off || (rule.needs_change && mode == Mode::All) {
             continue;
         }
         check(ctx, severity, &mut findings)?;
     }
     let findings = prefer_ent(findings);
-    apply_suppressions(ctx, findings)
+    apply_suppressions(ctx, selection, findings)
 }
 
 /// The report of one directory's run, and the files it examined.
@@ -211,6 +209,7 @@ fn prefer_ent(findings: Vec<crate::findings::Finding>) -> Vec<crate::findings::F
 /// no rule fired).
 fn apply_suppressions(
     ctx: &CheckContext,
+    selection: &Selection,
     findings: Vec<crate::findings::Finding>,
 ) -> Result<Vec<crate::findings::Finding>> {
     let mut paths: Vec<String> = findings.iter().map(|f| f.path.clone()).collect();
@@ -241,7 +240,6 @@ fn apply_suppressions(
         }
     }
     Ok(suppress::apply(findings, &files, |name| {
-        crate::rules::find(name)
-            .map(|r| (r.name, ctx.settings.severity(r.name, r.default_severity)))
+        selection.by_name(name)
     }))
 }

@@ -30,15 +30,14 @@ pub struct CheckArgs {
 pub fn run(global: &Global, args: &CheckArgs) -> Result<ExitStatus> {
     let git = Git::discover(&current_dir()?)?;
     let settings = global.settings_at(&git)?;
-    global.check_rule_names()?;
+    let selection = global.selection(&settings)?;
     let options = Options {
         staged: args.staged || args.base.is_none(),
         base: args.base.clone(),
         all: args.all,
         regenerate: args.regenerate,
     };
-    let runs = |name: &str| global.runs(name).unwrap_or(false);
-    let mut report = check::run(&settings, &git, &options, &runs)?;
+    let mut report = check::run(&settings, &git, &options, &selection)?;
     report.verbose = args.verbose;
     global.emit("check", &report)
 }

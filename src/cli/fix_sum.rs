@@ -8,7 +8,7 @@ use super::{current_dir, open_dir, print, Global};
 use crate::atlas_sum::{DirSum, HashFile, ParsedSum, FILE_NAME};
 use crate::error::{Error, ExitStatus, Result};
 use crate::fsutil::write_atomic;
-use crate::git::{Git, Scope, Snapshot};
+use crate::git::Git;
 use crate::migrations::{renumber, DiskDir, Listing};
 
 #[derive(Debug, Args)]
@@ -197,15 +197,8 @@ fn renumber_one(
     rev: &str,
 ) -> Result<bool> {
     let (dir, format) = open_dir(settings)?;
-    let rel = git
-        .relative(&dir.path)
-        .ok_or_else(|| Error::Usage("the migration directory is outside the repository".into()))?;
     let commit = git.require_commit(rev)?;
-    let mut scope = Scope::default();
-    scope.add_dir(&rel);
-    let base = Snapshot::from_tree(git, git.tree_of(commit)?, &scope)?;
-    let base_names = base.list_dir(&rel, format.recursive());
-    let base_listing = Listing::new(format, base_names.iter().map(String::as_str));
+    let base_listing = Listing::at_commit(git, commit, &dir.path, format)?;
     let current = Listing::new(format, dir.names.iter().map(String::as_str));
     let renames = renumber::plan(format, &base_listing, &current).map_err(Error::Usage)?;
     if renames.is_empty() {

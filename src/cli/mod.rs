@@ -193,22 +193,9 @@ impl Global {
         }
     }
 
-    /// Whether `rule` runs, given `--rule` (after checking the names exist).
-    fn runs(&self, rule: &str) -> Result<bool> {
-        self.check_rule_names()?;
-        Ok(self.rules.is_empty() || self.rules.iter().any(|r| r == rule))
-    }
-
-    /// Every `--rule` names a rule.
-    fn check_rule_names(&self) -> Result<()> {
-        for name in &self.rules {
-            if crate::rules::find(name).is_none() {
-                return Err(Error::Usage(format!(
-                    "--rule {name}: no such rule (`migguard rules` lists them)"
-                )));
-            }
-        }
-        Ok(())
+    /// The rules this run runs, at their severities (`rules:` and `--rule`).
+    fn selection(&self, settings: &Settings) -> Result<crate::rules::Selection> {
+        crate::rules::Selection::new(&settings.config, &self.rules)
     }
 
     /// Settings for commands that also work outside git: the repository is

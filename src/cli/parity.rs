@@ -7,13 +7,12 @@ use clap::Args;
 
 use super::{current_dir, open_dir, Global};
 use crate::check::Mode;
-use crate::config::Settings;
 use crate::devdb::parity::{self, SqlFile};
 use crate::devdb::roundtrip::{self, Step};
 use crate::devdb::{Cluster, Server};
 use crate::error::{Error, ExitStatus, Result};
 use crate::findings::{Finding, Severity};
-use crate::git::{Git, Scope, Snapshot};
+use crate::git::Git;
 use crate::migrations::{DirFormat, DiskDir, Listing};
 use crate::report::Report;
 
@@ -35,7 +34,6 @@ pub struct ParityArgs {
 }
 
 pub fn run(global: &Global, args: &ParityArgs) -> Result<ExitStatus> {
-    global.check_rule_names()?;
     let settings = global.settings()?;
     let views = match settings.config.views.generated.clone() {
         Some(rel) => {
@@ -48,12 +46,11 @@ pub fn run(global: &Global, args: &ParityArgs) -> Result<ExitStatus> {
             "parity compares the migrations with the generated views file: set `views.generated` in .migguard.yaml (or run only the round trips with --roundtrip --base REV)".into(),
         )),
     };
-    let views = if global.runs("view-parity")? {
-        views
-    } else {
-        None
-    };
-    let roundtrip = args.roundtrip && global.runs(roundtrip::RULE)?;
+    let selection = global.selection(&settings)?;
+    let parity_severity = selection.severity(&crate::rules::view_parity::RULE);
+    let roundtrip_severity = selection.severity(&crate::rules::down_roundtrip::RULE);
+    let views = views.filter(|_| parity_severity != Severity::Off);
+    let roundtrip = args.roundtrip && roundtrip_severity != Severity::Off;
     let (dir, format) = open_dir(&settings)?;
     let listing = Listing::new(format, dir.names.iter().map(String::as_str));
     let file = |name: &str, bytes: Vec<u8>| SqlFile {
@@ -158,7 +155,7 @@ pub fn run(global: &Global, args: &ParityArgs) -> Result<ExitStatus> {
             }
         }
     }
-    report.findings = with_configured_severity(&settings, findings);
+    report.findings = selection.apply(findings);
     report.sort();
     global.emit("parity", &report)
 }
@@ -172,33 +169,14 @@ fn ups_on_base(dir: &DiskDir, format: DirFormat, rev: &str) -> Result<HashSet<St
         ));
     }
     let git = Git::discover(&current_dir()?)?;
-    let rel = git
-        .relative(&dir.path)
-        .ok_or_else(|| Error::Usage("the migration directory is outside the repository".into()))?;
     let commit = git.require_commit(rev)?;
     let base = match git.head_commit()? {
         Some(head) => git.merge_base(commit, head, rev)?,
         None => commit,
     };
-    let mut scope = Scope::default();
-    scope.add_dir(&rel);
-    let snapshot = Snapshot::from_tree(&git, git.tree_of(base)?, &scope)?;
-    let names = snapshot.list_dir(&rel, format.recursive());
-    Ok(Listing::new(format, names.iter().map(String::as_str))
+    Ok(Listing::at_commit(&git, base, &dir.path, format)?
         .migrations
         .into_iter()
         .map(|m| m.up)
         .collect())
-}
-
-/// Findings at the severity the config gives their rule (`off` drops them).
-fn with_configured_severity(settings: &Settings, findings: Vec<Finding>) -> Vec<Finding> {
-    findings
-        .into_iter()
-        .filter_map(|mut f| {
-            let default = crate::rules::find(f.rule).map_or(f.severity, |r| r.default_severity);
-            f.severity = settings.severity(f.rule, default);
-            (f.severity != Severity::Off).then_some(f)
-        })
-        .collect()
 }

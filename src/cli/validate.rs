@@ -9,6 +9,7 @@ use crate::rules::sum_drift;
 
 pub fn run(global: &Global) -> Result<ExitStatus> {
     let all = global.settings()?;
+    let selection = global.selection(&all)?;
     let mut report = Report::new(Mode::All);
     report.notes = all.notes.clone();
     for d in &all.dirs {
@@ -31,8 +32,8 @@ pub fn run(global: &Global) -> Result<ExitStatus> {
         if let Some(bytes) = &sum.actual {
             report.add_source(&sum_path, bytes);
         }
-        let severity = settings.severity(sum_drift::RULE.name, sum_drift::RULE.default_severity);
-        if global.runs(sum_drift::RULE.name)? && severity != crate::findings::Severity::Off {
+        let severity = selection.severity(&sum_drift::RULE);
+        if severity != crate::findings::Severity::Off {
             sum_drift::check(&sum, &sum_path, severity, &mut report.findings);
         }
         if sum.files_hashed == 0 && sum.actual.is_none() && !global.quiet {

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use super::globs::{GeneratedGlobs, Globs};
 use crate::error::{display_path, Error, Result};
 use crate::findings::Severity;
 use crate::migrations::DirFormat;
@@ -55,6 +56,9 @@ pub struct GeneratedConfig {
     #[serde(default)]
     pub header: bool,
     pub command: Option<String>,
+    /// `paths`, `exclude` and `sources`, compiled by `Config::parse`.
+    #[serde(skip)]
+    pub globs: GeneratedGlobs,
 }
 
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -79,6 +83,9 @@ pub struct ConventionsConfig {
     pub soft_delete: Option<bool>,
     pub soft_delete_column: Option<String>,
     pub exempt_tables: Option<Vec<String>>,
+    /// `exempt_tables`, compiled by `Config::parse`.
+    #[serde(skip)]
+    pub exempt: Option<Globs>,
     /// Many-to-many join tables (two foreign keys forming the primary key)
     /// are exempt from the soft-delete rules (default true).
     pub exempt_join_tables: Option<bool>,
@@ -169,7 +176,9 @@ impl Config {
         if value.is_null() {
             return Ok(Config::default());
         }
-        let config: Config = serde_yaml_ng::from_str(text).map_err(|e| yaml_error(&shown, &e))?;
+        let mut config: Config =
+            serde_yaml_ng::from_str(text).map_err(|e| yaml_error(&shown, &e))?;
+        config.compile_globs(&shown, text)?;
         for name in config.rules.keys() {
             if !known_rules.contains(&name.as_str()) {
                 let (line, column) = key_position(text, name);
@@ -186,6 +195,44 @@ impl Config {
         }
         Ok(config)
     }
+}
+
+impl Config {
+    /// Compiles every glob of the config; a bad one is an error at the line
+    /// that writes it.
+    fn compile_globs(&mut self, shown: &str, text: &str) -> Result<()> {
+        let compile = |globs: &[String]| {
+            Globs::compile(globs).map_err(|(glob, why)| {
+                let (line, column) = value_position(text, &glob);
+                Error::Config {
+                    path: shown.to_string(),
+                    line,
+                    column,
+                    message: format!("invalid glob `{glob}`: {why}"),
+                }
+            })
+        };
+        for g in &mut self.generated {
+            g.globs = GeneratedGlobs {
+                paths: compile(&g.paths)?,
+                exclude: compile(&g.exclude)?,
+                sources: compile(&g.sources)?,
+            };
+        }
+        if let Some(tables) = &self.conventions.exempt_tables {
+            self.conventions.exempt = Some(compile(tables)?);
+        }
+        Ok(())
+    }
+}
+
+/// Where a value is written (the first line that holds it), for messages
+/// about a value serde accepted.
+fn value_position(text: &str, value: &str) -> (usize, usize) {
+    text.lines()
+        .enumerate()
+        .find_map(|(i, line)| line.find(value).map(|c| (i + 1, c + 1)))
+        .unwrap_or((1, 1))
 }
 
 fn yaml_error(path: &str, e: &serde_yaml_ng::Error) -> Error {
@@ -263,6 +310,26 @@ rules:
         assert_eq!(c.generated.len(), 2);
         assert!(c.generated[0].header);
         assert_eq!(c.rules["missing-down"], Severity::Off);
+    }
+
+    #[test]
+    fn globs_compile_when_the_config_loads_and_a_bad_one_names_its_line() {
+        let c = parse("generated:\n  - paths: [\"ent/db/**\"]\n    exclude: [\"ent/db/x.go\"]\n")
+            .unwrap();
+        assert!(c.generated[0].globs.is_generated("ent/db/client.go"));
+        assert!(!c.generated[0].globs.is_generated("ent/db/x.go"));
+        let err =
+            parse("generated:\n  - paths: [\"ent/db/**\"]\n    sources: [\"ent/schema/[\"]\n")
+                .unwrap_err()
+                .to_string();
+        assert!(
+            err.starts_with(".migguard.yaml:3:16: invalid glob `ent/schema/[`"),
+            "{err}"
+        );
+        let err = parse("conventions:\n  exempt_tables: [\"locks_{\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with(".migguard.yaml:2:"), "{err}");
     }
 
     #[test]

@@ -3,14 +3,15 @@
 
 mod atlas_hcl;
 mod file;
+mod globs;
 
 use std::path::{Component, Path, PathBuf};
 
 pub use atlas_hcl::AtlasHcl;
 pub use file::{Config, EntConfig, GeneratedConfig, FILE_NAME};
+pub use globs::{GeneratedGlobs, Globs};
 
 use crate::error::{display_path, Error, Result};
-use crate::findings::Severity;
 use crate::migrations::DirFormat;
 
 /// Where migration directories usually live, checked when neither
@@ -127,9 +128,14 @@ impl Settings {
         }
         let hcl_excluded_tables: Vec<String> = {
             let mut all = Vec::new();
-            for (_, a) in &hcls {
+            for (folder, a) in &hcls {
                 for t in a.excluded_tables() {
-                    if !all.contains(&t) {
+                    if let Err((glob, why)) = Globs::compile(std::slice::from_ref(&t)) {
+                        notes.push(format!(
+                            "{}atlas.hcl: exclude `{glob}` is not a glob migguard can read ({why}): not used for conventions.exempt_tables",
+                            if folder.is_empty() { String::new() } else { format!("{folder}/") }
+                        ));
+                    } else if !all.contains(&t) {
                         all.push(t);
                     }
                 }
@@ -359,17 +365,13 @@ impl Settings {
         }
     }
 
-    /// The severity of a rule after `rules:` in the config.
-    pub fn severity(&self, rule: &str, default: Severity) -> Severity {
-        self.config.rules.get(rule).copied().unwrap_or(default)
-    }
-
     /// Tables exempt from conventions: the config's globs, else `atlas.hcl`'s
-    /// excluded tables.
-    pub fn exempt_tables(&self) -> Vec<String> {
-        match &self.config.conventions.exempt_tables {
+    /// excluded tables (an exclude that does not compile was left out with a
+    /// note when the settings loaded).
+    pub fn exempt_tables(&self) -> Globs {
+        match &self.config.conventions.exempt {
             Some(globs) => globs.clone(),
-            None => self.hcl_excluded_tables.clone(),
+            None => Globs::compile(&self.hcl_excluded_tables).unwrap_or_default(),
         }
     }
 }

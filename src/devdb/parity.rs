@@ -8,13 +8,14 @@
 //! (`information_schema.columns`: name, position, data type, udt name) and
 //! `pg_get_viewdef` must match.
 
+use crate::rules::view_parity::RULE;
 use std::collections::BTreeMap;
 
 use sqlparser::ast::{ObjectType, Statement};
 
 use super::Server;
 use crate::error::{Error, Result};
-use crate::findings::{Finding, Severity};
+use crate::findings::Finding;
 use crate::sql::ParsedFile;
 
 /// One SQL file to apply: its repository path and bytes.
@@ -22,8 +23,6 @@ pub struct SqlFile {
     pub path: String,
     pub bytes: Vec<u8>,
 }
-
-const RULE: &str = "view-parity";
 
 fn is_view_statement(file: &ParsedFile, stmt: &crate::sql::Stmt) -> bool {
     if stmt.ast.is_empty() {
@@ -108,8 +107,8 @@ pub(super) fn apply(
     let (line, span, msg) = located.unwrap_or((1, 0..0, message(&err)));
     Some(
         Finding::new(
-            RULE,
-            Severity::Error,
+            RULE.name,
+            RULE.default_severity,
             path,
             format!("{what} fails on PostgreSQL at line {line}: {msg}"),
         )
@@ -226,7 +225,7 @@ pub fn run(server: &Server, migrations: &[SqlFile], views: &SqlFile) -> Result<V
             .collect()
     };
     let finding = |view: &str, message: String| {
-        let f = Finding::new(RULE, Severity::Error, &views.path, message).help(
+        let f = Finding::new(RULE.name, RULE.default_severity, &views.path, message).help(
             "add a migration that drops the view and creates it again from the generated file",
         );
         match places.get(view) {

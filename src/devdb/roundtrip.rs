@@ -7,14 +7,13 @@
 //! the first time. See the rule's documentation in
 //! `src/rules/down_roundtrip.rs`.
 
+use crate::rules::down_roundtrip::RULE;
 use std::collections::BTreeMap;
 
 use super::parity::{apply, SqlFile};
 use super::{one_line, Server};
 use crate::error::{Error, Result};
-use crate::findings::{Finding, Severity};
-
-pub const RULE: &str = "down-roundtrip";
+use crate::findings::Finding;
 
 /// One migration: what migrating up applies, what migrating down applies,
 /// and whether it is new since the base (only new ones go round trip).
@@ -220,7 +219,7 @@ fn name_of(path: &str) -> &str {
 
 /// Reports a migration that failed to apply under this rule's name.
 fn refused(mut f: Finding, what: &str) -> Finding {
-    f.rule = RULE;
+    f.rule = RULE.name;
     // Before PostgreSQL's DETAIL and HINT lines, which end the message.
     f.message = match f.message.split_once('\n') {
         Some((first, rest)) => format!("{first}; {what}\n{rest}"),
@@ -257,8 +256,8 @@ pub fn run(server: &Server, steps: &[Step<'_>]) -> Result<Vec<Finding>> {
         let Some(down) = &step.down else {
             out.push(
                 Finding::new(
-                    RULE,
-                    Severity::Error,
+                    RULE.name,
+                    RULE.default_severity,
                     &step.up.path,
                     format!(
                         "{} is new and has no down migration to undo it",
@@ -293,8 +292,8 @@ pub fn run(server: &Server, steps: &[Step<'_>]) -> Result<Vec<Finding>> {
         if !undone {
             out.push(
                 Finding::new(
-                    RULE,
-                    Severity::Error,
+                    RULE.name,
+                    RULE.default_severity,
                     &down.path,
                     format!(
                         "this down does not undo {}: after the up and the down, PostgreSQL's catalog differs from before the up:{}",
@@ -345,8 +344,8 @@ pub fn run(server: &Server, steps: &[Step<'_>]) -> Result<Vec<Finding>> {
         );
         if !diff.is_empty() {
             out.push(Finding::new(
-                RULE,
-                Severity::Error,
+                RULE.name,
+                RULE.default_severity,
                 &step.up.path,
                 format!(
                     "applied again after its down, this migration gives another catalog than the first time:{}",

@@ -26,6 +26,28 @@ pub struct Listing {
 }
 
 impl Listing {
+    /// The migration directory `dir` (a folder of git's work tree) as
+    /// `commit` has it: what `fix-sum --renumber` and `parity --roundtrip`
+    /// compare the branch with.
+    pub fn at_commit(
+        git: &crate::git::Git,
+        commit: gix::ObjectId,
+        dir: &std::path::Path,
+        format: DirFormat,
+    ) -> crate::error::Result<Listing> {
+        let rel = git.relative(dir).ok_or_else(|| {
+            crate::error::Error::Usage(format!(
+                "the migration directory {} is outside the repository",
+                dir.display()
+            ))
+        })?;
+        let mut scope = crate::git::Scope::default();
+        scope.add_dir(&rel);
+        let snapshot = crate::git::Snapshot::from_tree(git, git.tree_of(commit)?, &scope)?;
+        let names = snapshot.list_dir(&rel, format.recursive());
+        Ok(Listing::new(format, names.iter().map(String::as_str)))
+    }
+
     /// Builds the listing from every file name in the directory (relative
     /// paths with `/`; sub-folders matter only to Flyway).
     pub fn new<'a>(format: DirFormat, names: impl IntoIterator<Item = &'a str>) -> Listing {

@@ -75,10 +75,6 @@ the table must not have it (a lock table, a backup), add it to
     needs_change: false,
 };
 
-pub fn exempt_set(ctx: &CheckContext) -> Result<globset::GlobSet> {
-    super::generated_edited::globset(&ctx.settings.exempt_tables())
-}
-
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
     check_ent(ctx, severity, out)?;
     let new: HashSet<String> = ctx.cs.new_migrations().iter().cloned().collect();
@@ -90,7 +86,7 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
         return Ok(());
     }
     let replay = ctx.replay()?;
-    let exempt = exempt_set(ctx)?;
+    let exempt = ctx.exempt_tables();
     let join_exempt = exempt_join_tables(ctx);
     let column = convention.column.as_str();
     let mut remedy: Option<String> = None;
@@ -172,7 +168,7 @@ fn check_ent(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> 
     if !convention.on {
         return Ok(());
     }
-    let exempt = exempt_set(ctx)?;
+    let exempt = ctx.exempt_tables();
     let column = convention.column.as_str();
     let providers = world.mixins_providing(column);
     // Only schema types the change adds are resolved (fields, mixins).

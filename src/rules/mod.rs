@@ -30,6 +30,9 @@ pub mod unique_without_deleted_at;
 pub mod view_missing_from_up;
 pub mod view_parity;
 
+mod selection;
+pub use selection::Selection;
+
 #[cfg(test)]
 pub(crate) mod testing;
 
@@ -151,7 +154,10 @@ mod tests {
         let mut files: Vec<String> = std::fs::read_dir(&dir)
             .unwrap()
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
-            .filter(|n| n.ends_with(".rs") && n != "mod.rs" && n != "testing.rs")
+            .filter(|n| {
+                n.ends_with(".rs")
+                    && !["mod.rs", "testing.rs", "selection.rs"].contains(&n.as_str())
+            })
             .collect();
         files.sort();
         let mut listed: Vec<String> = RULES

@@ -236,18 +236,16 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
         }
     }
     // Reordered base records.
-    let mut max_seen: Option<usize> = None;
-    for b in base.iter().filter(|_| !repair) {
-        let Some(&pos) = new_pos.get(b.name.as_str()) else {
-            continue;
-        };
-        match max_seen {
-            Some(m) if pos < m => out.push(finding(
-                Some(&new[pos].line),
-                format!("the record of {} moved: base records must keep their order", b.name),
+    if !repair {
+        let moved = crate::atlas_sum::compare::moved(base.iter().map(|b| b.name.as_str()), |n| {
+            new_pos.get(n).copied()
+        });
+        for (name, _) in moved {
+            out.push(finding(
+                Some(&new[new_pos[name]].line),
+                format!("the record of {name} moved: base records must keep their order"),
                 "restore atlas.sum's base records in their original order (`migguard fix-sum` after restoring the files)",
-            )),
-            _ => max_seen = Some(pos),
+            ));
         }
     }
     // Edited: the first base file (in atlas.sum order) whose bytes differ
@@ -257,15 +255,12 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
         if let (Some(&pos), Some(b)) = (new_pos.get(edited), base.iter().find(|b| b.name == edited))
         {
             let n = &new[pos];
-            let knock_on = base
-                .iter()
-                .filter(|x| x.name.as_str() > edited)
-                .filter(|x| {
-                    new_pos
-                        .get(x.name.as_str())
-                        .is_some_and(|&p| new[p].hash != x.hash)
-                })
-                .count();
+            let knock_on = crate::atlas_sum::compare::rehashed(
+                base.iter()
+                    .filter(|x| x.name.as_str() > edited)
+                    .map(|x| (x.name.as_str(), x.hash.as_str())),
+                |n| new_pos.get(n).map(|&p| new[p].hash.as_str()),
+            );
             let tail = if knock_on > 0 {
                 format!(" ({knock_on} later base record(s) change with it)")
             } else {

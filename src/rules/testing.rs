@@ -33,7 +33,9 @@ fn settings(config: &str) -> Settings {
 fn run_on(rule: &Rule, settings: &Settings, cs: ChangeSet) -> Outcome {
     let cs = cs.with_format(settings.dir_format);
     let ctx = CheckContext::new(settings, cs, false);
-    let findings = crate::check::run_rules(&ctx, &|name| name == rule.name)
+    let selection = super::Selection::new(&settings.config, &[rule.name.to_string()])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let findings = crate::check::run_rules(&ctx, &selection)
         .unwrap_or_else(|e| panic!("{} failed: {e}", rule.name));
     Outcome {
         findings,

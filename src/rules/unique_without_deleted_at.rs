@@ -80,7 +80,7 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
         return Ok(());
     }
     let replay = ctx.replay()?;
-    let exempt = super::missing_soft_delete::exempt_set(ctx)?;
+    let exempt = ctx.exempt_tables();
     let column = convention.column.as_str();
     for event in &replay.events {
         let Event::UniqueAdded {
@@ -178,7 +178,7 @@ fn check_ent(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> 
     if !convention.on {
         return Ok(());
     }
-    let exempt = super::missing_soft_delete::exempt_set(ctx)?;
+    let exempt = ctx.exempt_tables();
     let column = convention.column.as_str();
     // Only schemas with a unique index the base does not have are resolved.
     let candidates: BTreeSet<String> = world

@@ -101,10 +101,10 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
     let Some(views_path) = ctx.settings.config.views.generated.clone() else {
         return Ok(());
     };
-    let Some(new_views) = super::view_parity::views_of(ctx, Side::New, &views_path)? else {
+    let Some(new_views) = ctx.views_of(Side::New, &views_path)? else {
         return Ok(());
     };
-    let old_views = super::view_parity::views_of(ctx, Side::Old, &views_path)?.unwrap_or_default();
+    let old_views = ctx.views_of(Side::Old, &views_path)?.unwrap_or_default();
     let changed: Vec<&String> = new_views
         .iter()
         .filter(|(name, (q, _))| {

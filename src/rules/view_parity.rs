@@ -1,14 +1,9 @@
 //! `view-parity`: the views the migrations build equal the generated views.
 
-use std::collections::BTreeMap;
-
-use sqlparser::ast::{Query, Statement};
-
 use crate::check::{CheckContext, Side};
 use crate::error::Result;
 use crate::findings::{Finding, Severity};
-use crate::sql::normalize::{first_difference, normalize_query};
-use crate::sql::schema::object_name;
+use crate::sql::normalize::first_difference;
 use crate::sql::Origin;
 
 use super::Rule;
@@ -53,36 +48,6 @@ statement copied from the regenerated views file.
     needs_change: false,
 };
 
-/// The views of a generated views file: name to normalised query and place.
-pub fn views_of(
-    ctx: &CheckContext,
-    side: Side,
-    path: &str,
-) -> Result<Option<BTreeMap<String, (Query, Origin)>>> {
-    let Some(file) = ctx.parsed(side, path)? else {
-        return Ok(None);
-    };
-    let mut out = BTreeMap::new();
-    for stmt in &file.stmts {
-        for ast in &stmt.ast {
-            if let Statement::CreateView(cv) = ast {
-                out.insert(
-                    object_name(&cv.name),
-                    (
-                        normalize_query(&cv.query),
-                        Origin {
-                            path: path.to_string(),
-                            line: stmt.line,
-                            span: stmt.span.clone(),
-                        },
-                    ),
-                );
-            }
-        }
-    }
-    Ok(Some(out))
-}
-
 fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Result<()> {
     let Some(views_path) = ctx.settings.config.views.generated.clone() else {
         return Ok(());
@@ -90,7 +55,7 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
     if !ctx.cs.touches_sql(Some(&views_path)) {
         return Ok(());
     }
-    let Some(generated) = views_of(ctx, Side::New, &views_path)? else {
+    let Some(generated) = ctx.views_of(Side::New, &views_path)? else {
         return Ok(());
     };
     let replay = ctx.replay()?;

@@ -3,14 +3,18 @@
 //! replayed into a schema once, and Atlas's analyzers run once.
 
 use std::cell::OnceCell;
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+
+use sqlparser::ast::{Query, Statement};
 use std::sync::Arc;
 
 use crate::check::{ChangeSet, Mode, Side};
 use crate::error::Result;
 use crate::memo::Memo;
 use crate::sql::lint::Lint;
-use crate::sql::{ParsedFile, Replay};
+use crate::sql::normalize::normalize_query;
+use crate::sql::schema::object_name;
+use crate::sql::{Origin, ParsedFile, Replay};
 
 #[derive(Default)]
 pub struct SqlView {
@@ -146,6 +150,33 @@ impl SqlView {
         out.sort();
         out
     }
+}
+
+/// The views a file creates: name to normalised query and place (a
+/// generated views file such as `views.sql`).
+pub type Views = BTreeMap<String, (Query, Origin)>;
+
+/// The views `file` (at `path`) creates, last definition kept.
+pub fn views_of(file: &ParsedFile, path: &str) -> Views {
+    let mut out = BTreeMap::new();
+    for stmt in &file.stmts {
+        for ast in &stmt.ast {
+            if let Statement::CreateView(cv) = ast {
+                out.insert(
+                    object_name(&cv.name),
+                    (
+                        normalize_query(&cv.query),
+                        Origin {
+                            path: path.to_string(),
+                            line: stmt.line,
+                            span: stmt.span.clone(),
+                        },
+                    ),
+                );
+            }
+        }
+    }
+    out
 }
 
 fn up_section<'b>(cs: &ChangeSet, path: &str, bytes: &'b [u8]) -> &'b [u8] {
