@@ -125,3 +125,11 @@ pub fn codes(findings: &[Finding]) -> Vec<(usize, &'static str)> {
 pub fn sum_of(files: &Files) -> String {
     crate::atlas_sum::HashFile::compute(files.iter().map(|(n, c)| (*n, c.as_bytes()))).marshal()
 }
+
+/// A config with a generated views file, and a created migration with a
+/// view, for the view rules' tests.
+pub const VIEWS_CONFIG: &str = "views:\n  generated: views.sql\n";
+pub const VIEW_BASE: (&str, &str) = (
+    "migrations/20240101000000_base.sql",
+    "CREATE TABLE users (id bigint, name text);\nCREATE VIEW names AS SELECT name FROM users;\n",
+);

@@ -174,13 +174,9 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
 #[cfg(test)]
 mod tests {
     use super::RULE;
-    use crate::rules::testing::{assert_clean, findings, shown};
-
-    const CONFIG: &str = "views:\n  generated: views.sql\n";
-    const BASE: (&str, &str) = (
-        "migrations/20240101000000_base.sql",
-        "CREATE TABLE users (id bigint, name text);\nCREATE VIEW names AS SELECT name FROM users;\n",
-    );
+    use crate::rules::testing::{
+        assert_clean, findings, shown, VIEWS_CONFIG as CONFIG, VIEW_BASE as BASE,
+    };
     const VIEWS: (&str, &str) = (
         "views.sql",
         "CREATE VIEW names AS SELECT name FROM users;\n",

@@ -104,13 +104,9 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
 #[cfg(test)]
 mod tests {
     use super::RULE;
-    use crate::rules::testing::{assert_clean, findings, shown};
-
-    const CONFIG: &str = "views:\n  generated: views.sql\n";
-    const BASE: (&str, &str) = (
-        "migrations/20240101000000_base.sql",
-        "CREATE TABLE users (id bigint, name text);\nCREATE VIEW names AS SELECT name FROM users;\n",
-    );
+    use crate::rules::testing::{
+        assert_clean, findings, shown, VIEWS_CONFIG as CONFIG, VIEW_BASE as BASE,
+    };
 
     #[test]
     fn a_view_in_views_sql_that_no_migration_creates_is_found() {
