@@ -32,7 +32,6 @@ pub struct SchemaInfo {
     pub table: String,
     pub place: Place,
     pub fields: BTreeSet<String>,
-    pub mixins: Vec<MixinRef>,
     pub indexes: Vec<IndexInfo>,
     /// Mixins its `Mixin()` uses that could not be read (defined outside the
     /// repository, or built where migguard cannot follow): its fields are
@@ -618,7 +617,6 @@ impl World {
             table: self.table_name(pkg, name),
             place: decl.place.clone(),
             fields,
-            mixins,
             indexes,
             unresolved,
         })
