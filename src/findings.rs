@@ -51,6 +51,9 @@ pub struct Finding {
     /// Atlas's code for what was found (`DS103`, `MF101`, ...), for the
     /// rules that mirror Atlas's analyzers.
     pub code: Option<&'static str>,
+    /// PostgreSQL showed it (`migguard trace`, `check --trace`): the lock,
+    /// rewrite or scan was measured, not guessed.
+    pub measured: bool,
 }
 
 impl Finding {
@@ -72,6 +75,7 @@ impl Finding {
             label: None,
             subject: None,
             code: None,
+            measured: false,
         }
     }
 

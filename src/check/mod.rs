@@ -4,6 +4,7 @@
 mod change_set;
 mod context;
 mod conventions;
+pub mod measure;
 mod suppress;
 
 use std::sync::Arc;
@@ -13,6 +14,7 @@ pub use context::{first_difference, line_span, CheckContext};
 pub use conventions::SoftDelete;
 
 use crate::config::{Settings, FILE_NAME as CONFIG_FILE};
+use crate::devdb::trace::{Migration, MigrationTrace};
 use crate::error::Result;
 use crate::findings::Severity;
 use crate::git::{ChangeKind, Git, Scope};
@@ -58,16 +60,21 @@ pub fn scope(settings: &Settings, dir: &str) -> Scope {
 /// Checks every migration directory of the settings and merges the reports:
 /// findings that several directories' runs share (ent, generated code) are
 /// reported once.
+/// Runs the new migrations of a plan on PostgreSQL and says what each
+/// statement did (`migguard trace`, `check --trace`).
+pub type Tracer<'t> = dyn Fn(&[Migration]) -> Result<Vec<MigrationTrace>> + 't;
+
 pub fn run(
     settings: &Settings,
     git: &Git,
     options: &Options,
     selection: &Selection,
+    tracer: Option<&Tracer>,
 ) -> Result<Report> {
     let mut merged: Option<Report> = None;
     let mut files: std::collections::HashSet<String> = std::collections::HashSet::new();
     for d in &settings.dirs {
-        let (report, seen) = run_dir(&settings.for_dir(d), git, options, selection)?;
+        let (report, seen) = run_dir(&settings.for_dir(d), git, options, selection, tracer)?;
         files.extend(seen);
         merged = Some(match merged {
             None => report,
@@ -87,6 +94,7 @@ pub fn run(
                 }
                 m.sources.extend(report.sources);
                 m.dirs.extend(report.dirs);
+                m.traces.extend(report.traces);
                 for n in report.notes {
                     if !m.notes.contains(&n) {
                         m.notes.push(n);
@@ -110,16 +118,43 @@ fn run_dir(
     git: &Git,
     options: &Options,
     selection: &Selection,
+    tracer: Option<&Tracer>,
 ) -> Result<(Report, Vec<String>)> {
     let cs = ChangeSet::from_git(settings, git, options)?;
     let ctx = CheckContext::new(settings, cs, options.regenerate);
-    let findings = run_rules(&ctx, selection)?;
-    report_of(&ctx, findings)
+    let mut findings = rule_findings(&ctx, selection)?;
+    let mut traces = Vec::new();
+    if let Some(tracer) = tracer {
+        match measure::plan(&ctx)? {
+            Some(plan) => {
+                traces = tracer(&plan)?;
+                findings = measure::merge(&ctx, selection, findings, &traces)?;
+            }
+            None => ctx.note(format!(
+                "nothing traced in {}: no new migration of a PostgreSQL directory",
+                ctx.cs.dir_shown()
+            )),
+        }
+    }
+    let findings = apply_suppressions(&ctx, selection, findings)?;
+    let (mut report, seen) = report_of(&ctx, findings)?;
+    report.traces = traces;
+    Ok((report, seen))
 }
 
 /// Every enabled rule's findings on the context, the ent ones preferred and
-/// suppressions applied.
+/// suppressions applied (what `run` does without a trace; for unit tests).
+#[cfg(test)]
 pub fn run_rules(
+    ctx: &CheckContext,
+    selection: &Selection,
+) -> Result<Vec<crate::findings::Finding>> {
+    let findings = rule_findings(ctx, selection)?;
+    apply_suppressions(ctx, selection, findings)
+}
+
+/// Every enabled rule's findings, the ent ones preferred; not suppressed yet.
+fn rule_findings(
     ctx: &CheckContext,
     selection: &Selection,
 ) -> Result<Vec<crate::findings::Finding>> {
@@ -135,8 +170,7 @@ pub fn run_rules(
         }
         check(ctx, severity, &mut findings)?;
     }
-    let findings = prefer_ent(findings);
-    apply_suppressions(ctx, selection, findings)
+    Ok(prefer_ent(findings))
 }
 
 /// The report of one directory's run, and the files it examined.

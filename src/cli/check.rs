@@ -25,6 +25,15 @@ pub struct CheckArgs {
     /// List the SQL statements that could not be parsed, with file and line
     #[arg(short, long)]
     verbose: bool,
+    /// Also run each new migration on PostgreSQL (a throwaway local cluster
+    /// unless --dev-url) and let the measured locks and rewrites confirm or
+    /// drop the lock rules' findings (as `migguard trace` does)
+    #[arg(long, conflicts_with = "all")]
+    trace: bool,
+    /// postgres://user@host:port/db (scratch databases only) or
+    /// docker://postgres/15/dev for --trace; implies --trace
+    #[arg(long, value_name = "URL", conflicts_with = "all")]
+    dev_url: Option<String>,
 }
 
 pub fn run(global: &Global, args: &CheckArgs) -> Result<ExitStatus> {
@@ -37,7 +46,20 @@ pub fn run(global: &Global, args: &CheckArgs) -> Result<ExitStatus> {
         all: args.all,
         regenerate: args.regenerate,
     };
-    let mut report = check::run(&settings, &git, &options, &selection)?;
+    // The database (if a trace needs one) is removed before the report is
+    // printed.
+    let mut report = {
+        let db = std::cell::OnceCell::new();
+        let tracer = super::lazy_tracer(args.dev_url.as_deref(), &db);
+        let tracing = args.trace || args.dev_url.is_some();
+        check::run(
+            &settings,
+            &git,
+            &options,
+            &selection,
+            tracing.then_some(&tracer as &check::Tracer),
+        )?
+    };
     report.verbose = args.verbose;
     global.emit("check", &report)
 }

@@ -9,6 +9,7 @@ mod init;
 mod install_hook;
 mod parity;
 mod rules_list;
+mod trace;
 mod validate;
 
 use std::io::{IsTerminal, Write};
@@ -114,6 +115,8 @@ enum Command {
     InstallHook(install_hook::InstallHookArgs),
     /// View parity, and with --roundtrip up/down round trips, judged by a real PostgreSQL (throwaway cluster by default)
     Parity(parity::ParityArgs),
+    /// Run each new migration on PostgreSQL and report the locks, rewrites and time each statement really takes
+    Trace(trace::TraceArgs),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]
@@ -284,6 +287,62 @@ fn disk_sum(
     )
 }
 
+/// The PostgreSQL a database-backed command uses: `--dev-url` (a server,
+/// or `docker://` with the `docker` feature), else a throwaway local
+/// cluster; started on first use and stopped (scratch databases dropped)
+/// when dropped.
+pub(crate) enum DevDb {
+    Cluster(crate::devdb::Cluster),
+    Url(crate::devdb::Server),
+    #[cfg(feature = "docker")]
+    Docker(crate::devdb::docker::Docker),
+}
+
+impl DevDb {
+    pub(crate) fn start(dev_url: Option<&str>) -> Result<DevDb> {
+        match dev_url {
+            #[cfg(feature = "docker")]
+            Some(url) if url.starts_with("docker://") => {
+                Ok(DevDb::Docker(crate::devdb::docker::Docker::start(url)?))
+            }
+            #[cfg(not(feature = "docker"))]
+            Some(url) if url.starts_with("docker://") => Err(Error::Usage(format!(
+                "{url}: this migguard was built without the `docker` feature; pass --dev-url postgres://user@host:port/db, or no --dev-url for a throwaway local cluster"
+            ))),
+            Some(url) => Ok(DevDb::Url(crate::devdb::Server::from_url(url)?)),
+            None => Ok(DevDb::Cluster(crate::devdb::Cluster::start()?)),
+        }
+    }
+
+    pub(crate) fn server(&self) -> crate::devdb::Server {
+        match self {
+            DevDb::Cluster(c) => c.server(),
+            DevDb::Url(s) => s.clone(),
+            #[cfg(feature = "docker")]
+            DevDb::Docker(d) => d.server(),
+        }
+    }
+}
+
+/// A tracer for `check::run` that starts its PostgreSQL only when a
+/// directory has a new migration to trace, once for the whole run.
+pub(crate) fn lazy_tracer<'a>(
+    dev_url: Option<&'a str>,
+    db: &'a std::cell::OnceCell<DevDb>,
+) -> impl Fn(&[crate::devdb::trace::Migration]) -> Result<Vec<crate::devdb::trace::MigrationTrace>> + 'a
+{
+    move |plan| {
+        let server = match db.get() {
+            Some(db) => db.server(),
+            None => {
+                let started = DevDb::start(dev_url)?;
+                db.get_or_init(|| started).server()
+            }
+        };
+        crate::devdb::trace::run(&server, plan)
+    }
+}
+
 /// Writes to stdout, ignoring a closed pipe (`migguard ... | head`).
 fn print(text: &str) {
     let _ = std::io::stdout().write_all(text.as_bytes());
@@ -315,6 +374,7 @@ pub fn main() -> i32 {
         Command::Rules => rules_list::run(&cli.global),
         Command::Init(args) => init::run(args),
         Command::Parity(args) => parity::run(&cli.global, args),
+        Command::Trace(args) => trace::run(&cli.global, args),
         Command::InstallHook(args) => install_hook::run(args),
         Command::Completions { shell } => {
             let shell = match shell {

@@ -9,7 +9,7 @@ use super::{current_dir, open_dir, Global};
 use crate::check::Mode;
 use crate::devdb::parity::{self, SqlFile};
 use crate::devdb::roundtrip::{self, Step};
-use crate::devdb::{Cluster, Server};
+use crate::devdb::Server;
 use crate::error::{Error, ExitStatus, Result};
 use crate::findings::{Finding, Severity};
 use crate::git::Git;
@@ -122,24 +122,9 @@ pub fn run(global: &Global, args: &ParityArgs) -> Result<ExitStatus> {
             Ok(findings)
         })
     };
-    let findings = match args.dev_url.as_deref() {
-        #[cfg(feature = "docker")]
-        Some(url) if url.starts_with("docker://") => {
-            let container = crate::devdb::docker::Docker::start(url)?;
-            judge(&container.server())?
-        }
-        #[cfg(not(feature = "docker"))]
-        Some(url) if url.starts_with("docker://") => {
-            return Err(Error::Usage(format!(
-                "{url}: this migguard was built without the `docker` feature; pass --dev-url postgres://user@host:port/db, or no --dev-url for a throwaway local cluster"
-            )))
-        }
-        Some(url) => judge(&Server::from_url(url)?)?,
-        None => {
-            let cluster = Cluster::start()?;
-            judge(&cluster.server())?
-        }
-    };
+    let db = super::DevDb::start(args.dev_url.as_deref())?;
+    let findings = judge(&db.server())?;
+    drop(db);
 
     let mut report = Report::new(Mode::All);
     report.files = migrations.len()

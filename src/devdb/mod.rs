@@ -7,6 +7,7 @@ mod cluster;
 pub mod docker;
 pub mod parity;
 pub mod roundtrip;
+pub mod trace;
 
 pub use cluster::{find_binaries, Cluster};
 

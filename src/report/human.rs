@@ -116,7 +116,8 @@ pub fn render(report: &Report, color: bool, quiet: bool) -> String {
     let handler = GraphicalReportHandler::new_themed(theme)
         .with_width(100)
         .with_word_separator(textwrap::WordSeparator::AsciiSpace);
-    let mut out = String::new();
+    // What trace measured comes first: the findings below refer to it.
+    let mut out = crate::devdb::trace::render_text(&report.traces);
     // Line ranges per file, computed once: an audit shows hundreds of
     // findings in the same large files.
     let mut line_index: std::collections::HashMap<&str, Vec<std::ops::Range<usize>>> =

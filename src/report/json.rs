@@ -11,6 +11,9 @@ struct Doc<'a> {
     mode: &'static str,
     base: Option<&'a str>,
     findings: Vec<FindingDoc<'a>>,
+    /// What `trace` measured, per new migration (absent without a trace).
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    traces: &'a [crate::devdb::trace::MigrationTrace],
     summary: Summary<'a>,
 }
 
@@ -26,6 +29,9 @@ struct FindingDoc<'a> {
     column: Option<usize>,
     message: &'a str,
     help: &'a str,
+    /// PostgreSQL showed it (`migguard trace`, `check --trace`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    measured: bool,
 }
 
 #[derive(Serialize)]
@@ -46,6 +52,7 @@ pub fn render(report: &Report) -> String {
         version: 1,
         mode: report.mode.name(),
         base: report.base.as_deref(),
+        traces: &report.traces,
         findings: report
             .findings
             .iter()
@@ -58,6 +65,7 @@ pub fn render(report: &Report) -> String {
                 column: f.column,
                 message: &f.message,
                 help: &f.help,
+                measured: f.measured,
             })
             .collect(),
         summary: Summary {

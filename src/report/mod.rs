@@ -59,6 +59,8 @@ pub use crate::check::Mode;
 #[derive(Debug)]
 pub struct Report {
     pub mode: Mode,
+    /// What `trace` measured (`migguard trace`, `check --trace`).
+    pub traces: Vec<crate::devdb::trace::MigrationTrace>,
     pub base: Option<String>,
     pub findings: Vec<Finding>,
     /// Files examined.
@@ -107,6 +109,7 @@ impl Report {
     pub fn new(mode: Mode) -> Report {
         Report {
             mode,
+            traces: Vec::new(),
             base: None,
             findings: Vec::new(),
             files: 0,

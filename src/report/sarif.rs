@@ -62,6 +62,9 @@ pub fn render(report: &Report) -> String {
             if let Some(code) = f.code {
                 result["properties"] = json!({"code": code});
             }
+            if f.measured {
+                result["properties"]["measured"] = json!(true);
+            }
             result
         })
         .collect();

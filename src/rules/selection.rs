@@ -41,6 +41,16 @@ impl Selection {
         Ok(Selection { severities })
     }
 
+    /// The same selection with every rule outside `names` turned off.
+    pub fn only(mut self, names: &[&str]) -> Selection {
+        for (name, severity) in self.severities.iter_mut() {
+            if !names.contains(name) {
+                *severity = Severity::Off;
+            }
+        }
+        self
+    }
+
     /// The severity `rule` runs at; `Off`: it does not run.
     pub fn severity(&self, rule: &Rule) -> Severity {
         self.severities

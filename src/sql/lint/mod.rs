@@ -130,6 +130,9 @@ pub struct Lint {
     pub diags: Vec<Diag>,
     /// Diagnostics an `atlas:nolint` directive skipped.
     pub skipped: usize,
+    /// Where they were: (path, line, analyzer), so a measurement does not
+    /// bring back what a directive silenced.
+    pub silenced: Vec<(String, usize, Analyzer)>,
     /// Columns (table, column) an earlier `UPDATE` of the current file set
     /// on every row that was NULL: `SET NOT NULL` after it cannot fail.
     filled: BTreeSet<(String, String)>,
@@ -146,6 +149,7 @@ impl Default for Lint {
             schemas: BTreeMap::from([("public".to_string(), false)]),
             diags: Vec::new(),
             skipped: 0,
+            silenced: Vec::new(),
             filled: BTreeSet::new(),
             pg_version: 15,
             lock_timeout_by_runner: false,
@@ -216,6 +220,7 @@ impl Lint {
                 for (code, analyzer, message, subject) in found {
                     if nolint.skips(&rules, code, analyzer) {
                         self.skipped += 1;
+                        self.silenced.push((path.to_string(), stmt.line, analyzer));
                         continue;
                     }
                     self.diags.push(Diag {

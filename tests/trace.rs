@@ -1,0 +1,316 @@
+//! `migguard trace` on a real PostgreSQL (a throwaway cluster from the local
+//! server binaries): what each new migration's statements lock, rewrite,
+//! build and validate, and how the measurement confirms, drops or adds the
+//! lock rules' findings.
+
+mod common;
+
+use common::GitRepo;
+use serde_json::Value;
+
+const BASE: &str = "CREATE TABLE orgs (id bigint PRIMARY KEY);\n\
+CREATE TABLE users (id bigint PRIMARY KEY, email varchar(100), name text, org_id bigint);\n\
+INSERT INTO orgs SELECT g FROM generate_series(1, 10) g;\n\
+INSERT INTO users SELECT g, 'u' || g, 'n', 1 FROM generate_series(1, 1000) g;\n";
+
+fn have_postgres() -> bool {
+    if migguard::find_binaries().is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("MIGGUARD_REQUIRE_TOOLS").is_none(),
+        "no PostgreSQL server binaries, and MIGGUARD_REQUIRE_TOOLS is set"
+    );
+    common::say("skipped: no PostgreSQL server binaries to trace on");
+    false
+}
+
+/// A repository whose base has `BASE` (atlas format), with `new` staged as
+/// new migrations; the JSON report of `migguard trace`.
+fn trace(new: &[(&str, &str)]) -> Value {
+    let g = GitRepo::new();
+    g.write("migrations/20240101000000_base.sql", BASE);
+    g.commit_all("base");
+    for (name, sql) in new {
+        g.write(&format!("migrations/{name}"), sql);
+    }
+    g.stage_all();
+    let out = g
+        .migguard()
+        .args(["trace", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn statement(report: &Value, migration: usize, line: u64) -> &Value {
+    report["traces"][migration]["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["line"] == line)
+        .unwrap_or_else(|| panic!("no statement at line {line}: {report:#}"))
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// (rule, line, measured) of each finding.
+fn findings(report: &Value) -> Vec<(String, u64, bool)> {
+    report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            (
+                f["rule"].as_str().unwrap().to_string(),
+                f["line"].as_u64().unwrap_or(0),
+                f["measured"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+fn has_lock(st: &Value, relation: &str, mode: &str) -> bool {
+    st["locks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|l| l["relation"] == relation && l["mode"] == mode)
+}
+
+#[test]
+fn type_changes_that_rewrite_and_that_do_not() {
+    if !have_postgres() {
+        return;
+    }
+    let r = trace(&[(
+        "20240201000000_types.sql",
+        "SET lock_timeout = '5s';\n\
+         ALTER TABLE users ALTER COLUMN org_id TYPE text;\n\
+         ALTER TABLE users ALTER COLUMN email TYPE text USING email;\n",
+    )]);
+    let rewrite = statement(&r, 0, 2);
+    assert_eq!(
+        strings(&rewrite["rewritten"]),
+        ["public.users", "public.users_pkey"]
+    );
+    assert!(has_lock(rewrite, "public.users", "AccessExclusiveLock"));
+    assert_eq!(rewrite["locks"][0]["blocks"], "reads and writes");
+    let relabel = statement(&r, 0, 3);
+    assert!(strings(&relabel["rewritten"]).is_empty(), "{r:#}");
+    // The static rule guessed a rewrite for the USING clause; PostgreSQL
+    // showed none, so that finding is dropped, and the real one measured.
+    assert_eq!(
+        findings(&r),
+        [("table-rewrite".to_string(), 2, true)],
+        "{r:#}"
+    );
+    assert!(r["summary"]["notes"].as_array().unwrap().iter().any(|n| n
+        .as_str()
+        .unwrap()
+        .contains("1 lock or rewrite finding(s) dropped")));
+}
+
+#[test]
+fn index_builds_with_and_without_concurrently() {
+    if !have_postgres() {
+        return;
+    }
+    let r = trace(&[
+        (
+            "20240201000000_plain.sql",
+            "SET lock_timeout = '5s';\nCREATE INDEX users_email_idx ON users (email);\n",
+        ),
+        (
+            "20240202000000_concurrent.sql",
+            "-- atlas:txmode none\n\nCREATE INDEX CONCURRENTLY users_name_idx ON users (name);\n",
+        ),
+    ]);
+    let plain = statement(&r, 0, 2);
+    assert!(has_lock(plain, "public.users", "ShareLock"), "{r:#}");
+    assert_eq!(
+        strings(&plain["indexes_built"]),
+        ["public.users_email_idx on public.users"]
+    );
+    let concurrent = statement(&r, 1, 3);
+    assert_eq!(concurrent["in_transaction"], false);
+    assert_eq!(
+        strings(&concurrent["indexes_built"]),
+        ["public.users_name_idx on public.users"]
+    );
+    assert_eq!(
+        r["traces"][1]["ran"],
+        "outside a transaction, statement by statement"
+    );
+    assert_eq!(findings(&r), [("index-lock".to_string(), 2, true)], "{r:#}");
+}
+
+#[test]
+fn a_goose_no_transaction_file_runs_statement_by_statement() {
+    if !have_postgres() {
+        return;
+    }
+    let g = GitRepo::new();
+    g.write(
+        "migrations/00001_base.sql",
+        format!("-- +goose Up\n{BASE}-- +goose Down\nDROP TABLE users;\n"),
+    );
+    g.commit_all("base");
+    g.write(
+        "migrations/00002_index.sql",
+        "-- +goose NO TRANSACTION\n-- +goose Up\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n-- +goose Down\nDROP INDEX users_email_idx;\n",
+    );
+    g.stage_all();
+    let out = g
+        .migguard()
+        .args(["trace", "--format", "json"])
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        r["traces"][0]["ran"], "outside a transaction, statement by statement",
+        "{r:#}"
+    );
+    let st = statement(&r, 0, 3);
+    assert_eq!(st["in_transaction"], false);
+    assert_eq!(
+        strings(&st["indexes_built"]),
+        ["public.users_email_idx on public.users"]
+    );
+    assert!(findings(&r).is_empty(), "{r:#}");
+}
+
+#[test]
+fn foreign_keys_with_and_without_not_valid() {
+    if !have_postgres() {
+        return;
+    }
+    let r = trace(&[(
+        "20240201000000_fk.sql",
+        "SET lock_timeout = '5s';\n\
+         ALTER TABLE users ADD CONSTRAINT users_org_fk FOREIGN KEY (org_id) REFERENCES orgs (id) NOT VALID;\n\
+         ALTER TABLE users ADD CONSTRAINT users_org_fk2 FOREIGN KEY (org_id) REFERENCES orgs (id);\n",
+    )]);
+    let not_valid = statement(&r, 0, 2);
+    assert!(
+        has_lock(not_valid, "public.users", "ShareRowExclusiveLock"),
+        "{r:#}"
+    );
+    assert!(
+        has_lock(not_valid, "public.orgs", "ShareRowExclusiveLock"),
+        "{r:#}"
+    );
+    assert!(strings(&not_valid["constraints_validated"]).is_empty());
+    let valid = statement(&r, 0, 3);
+    assert_eq!(
+        strings(&valid["constraints_validated"]),
+        ["users_org_fk2 on public.users"]
+    );
+    assert_eq!(
+        findings(&r),
+        [("constraint-validation-lock".to_string(), 3, true)],
+        "{r:#}"
+    );
+}
+
+#[test]
+fn tables_the_change_creates_are_not_reported() {
+    if !have_postgres() {
+        return;
+    }
+    let r = trace(&[(
+        "20240201000000_new_table.sql",
+        "CREATE TABLE items (id bigint, sku text);\n\
+         CREATE INDEX items_sku ON items (sku);\n\
+         ALTER TABLE items ALTER COLUMN id TYPE text;\n",
+    )]);
+    for line in 1..=3 {
+        let st = statement(&r, 0, line);
+        assert!(st["locks"].as_array().unwrap().is_empty(), "{r:#}");
+        assert!(strings(&st["rewritten"]).is_empty());
+        assert!(strings(&st["indexes_built"]).is_empty());
+    }
+    assert!(findings(&r).is_empty(), "{r:#}");
+}
+
+#[test]
+fn a_rewrite_no_rule_predicted_is_a_measured_finding() {
+    if !have_postgres() {
+        return;
+    }
+    // The rewrite happens inside a DO block, which no static rule reads.
+    let r = trace(&[(
+        "20240201000000_dynamic.sql",
+        "SET lock_timeout = '5s';\n\
+         DO $$ BEGIN EXECUTE 'ALTER TABLE users ALTER COLUMN org_id TYPE text'; END $$;\n",
+    )]);
+    assert_eq!(
+        strings(&statement(&r, 0, 2)["rewritten"]),
+        ["public.users", "public.users_pkey"]
+    );
+    assert_eq!(
+        findings(&r),
+        [("table-rewrite".to_string(), 2, true)],
+        "{r:#}"
+    );
+    let f = &r["findings"][0];
+    assert!(f["message"].as_str().unwrap().contains("measured"), "{f:#}");
+}
+
+#[test]
+fn check_trace_puts_the_measurements_in_the_one_report() {
+    if !have_postgres() {
+        return;
+    }
+    let g = GitRepo::new();
+    g.write("migrations/20240101000000_base.sql", BASE);
+    g.commit_all("base");
+    g.write(
+        "migrations/20240201000000_types.sql",
+        "ALTER TABLE users ALTER COLUMN org_id TYPE text;\n",
+    );
+    g.stage_all();
+    let out = g
+        .migguard()
+        .args(["check", "--trace", "--format", "json"])
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["traces"].as_array().unwrap().len(), 1, "{r:#}");
+    let measured: Vec<(String, u64, bool)> = findings(&r)
+        .into_iter()
+        .filter(|(rule, _, _)| rule == "table-rewrite" || rule == "lock-timeout")
+        .collect();
+    assert_eq!(
+        measured,
+        [
+            ("lock-timeout".to_string(), 1, true),
+            ("table-rewrite".to_string(), 1, true)
+        ],
+        "{r:#}"
+    );
+    // Without a new migration nothing starts and the summary says so.
+    g.commit_all("types");
+    let out = g
+        .migguard()
+        .args(["check", "--trace", "--format", "json"])
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(r["traces"].is_null(), "{r:#}");
+    assert!(r["summary"]["notes"].as_array().unwrap().iter().any(|n| n
+        .as_str()
+        .unwrap()
+        .starts_with("nothing traced in migrations")));
+}
