@@ -314,3 +314,172 @@ fn check_trace_puts_the_measurements_in_the_one_report() {
         .unwrap()
         .starts_with("nothing traced in migrations")));
 }
+
+/// The notes of a JSON report.
+fn notes(report: &Value) -> Vec<String> {
+    strings(&report["summary"]["notes"])
+}
+
+fn trace_in(g: &GitRepo, cache: &std::path::Path) -> Value {
+    let out = g
+        .migguard()
+        .env("MIGGUARD_CACHE_DIR", cache)
+        .args(["trace", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn base_states(cache: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(cache)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().contains("-base-"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn the_base_state_is_cached_extended_and_invalidated() {
+    if !have_postgres() {
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let g = GitRepo::new();
+    g.write("migrations/20240101000000_base.sql", BASE);
+    g.write(
+        "migrations/20240102000000_more.sql",
+        "CREATE TABLE teams (id bigint PRIMARY KEY);\n",
+    );
+    g.commit_all("base");
+    g.write(
+        "migrations/20240201000000_index.sql",
+        "SET lock_timeout = '5s';\nCREATE INDEX users_email_idx ON users (email);\n",
+    );
+    g.stage_all();
+    let first = trace_in(&g, cache.path());
+    assert!(
+        notes(&first).contains(
+            &"trace: the 2 created migration(s) were replayed and their state cached".to_string()
+        ),
+        "{first:#}"
+    );
+    assert_eq!(base_states(cache.path()).len(), 1);
+    // Unchanged base: a hit, and the same measurement.
+    let second = trace_in(&g, cache.path());
+    assert!(
+        notes(&second).contains(
+            &"trace: the 2 created migration(s) came from the cached base state".to_string()
+        ),
+        "{second:#}"
+    );
+    assert_eq!(
+        first["traces"][0]["statements"][1]["locks"],
+        second["traces"][0]["statements"][1]["locks"]
+    );
+    assert_eq!(findings(&second), [("index-lock".to_string(), 2, true)]);
+    // The base grew by one migration: its old prefix is used.
+    g.commit_all("index");
+    g.write(
+        "migrations/20240301000000_check.sql",
+        "SET lock_timeout = '5s';\nALTER TABLE users ADD CONSTRAINT users_id_pos CHECK (id > 0);\n",
+    );
+    g.stage_all();
+    let grown = trace_in(&g, cache.path());
+    assert!(
+        notes(&grown).iter().any(|n| n
+            == "trace: 2 of the 3 created migration(s) came from the cached base state, 1 were applied and the state cached"),
+        "{grown:#}"
+    );
+    assert_eq!(
+        findings(&grown),
+        [("constraint-validation-lock".to_string(), 2, true)]
+    );
+    // A created migration edited: nothing cached matches it any more.
+    g.write(
+        "migrations/20240101000000_base.sql",
+        format!("{BASE}CREATE TABLE extra (id int);\n"),
+    );
+    g.stage_all();
+    let edited = trace_in(&g, cache.path());
+    assert!(
+        notes(&edited).contains(
+            &"trace: the 3 created migration(s) were replayed and their state cached".to_string()
+        ),
+        "{edited:#}"
+    );
+}
+
+#[test]
+fn a_corrupted_base_state_is_rebuilt() {
+    if !have_postgres() {
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let g = GitRepo::new();
+    g.write("migrations/20240101000000_base.sql", BASE);
+    g.commit_all("base");
+    g.write(
+        "migrations/20240201000000_types.sql",
+        "SET lock_timeout = '5s';\nALTER TABLE users ALTER COLUMN org_id TYPE text;\n",
+    );
+    g.stage_all();
+    trace_in(&g, cache.path());
+    let states = base_states(cache.path());
+    assert_eq!(states.len(), 1);
+    // The control file says where the server stopped: without it, nothing starts.
+    std::fs::write(states[0].join("global/pg_control"), b"garbage").unwrap();
+    let r = trace_in(&g, cache.path());
+    assert!(
+        notes(&r).contains(
+            &"trace: the 1 created migration(s) were replayed and their state cached".to_string()
+        ),
+        "{r:#}"
+    );
+    assert_eq!(findings(&r), [("table-rewrite".to_string(), 2, true)]);
+    let again = trace_in(&g, cache.path());
+    assert!(
+        notes(&again).contains(
+            &"trace: the 1 created migration(s) came from the cached base state".to_string()
+        ),
+        "{again:#}"
+    );
+}
+
+#[test]
+fn no_cache_folder_means_no_base_state() {
+    if !have_postgres() {
+        return;
+    }
+    let g = GitRepo::new();
+    g.write("migrations/20240101000000_base.sql", BASE);
+    g.commit_all("base");
+    g.write(
+        "migrations/20240201000000_types.sql",
+        "SET lock_timeout = '5s';\nALTER TABLE users ALTER COLUMN org_id TYPE text;\n",
+    );
+    g.stage_all();
+    let out = g
+        .migguard()
+        .env("MIGGUARD_CACHE_DIR", "")
+        .args(["trace", "--format", "json"])
+        .output()
+        .unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        findings(&r),
+        [("table-rewrite".to_string(), 2, true)],
+        "{r:#}"
+    );
+    assert!(
+        notes(&r).contains(&"trace: the 1 created migration(s) were replayed (no cache folder: MIGGUARD_CACHE_DIR is empty)".to_string()),
+        "{r:#}"
+    );
+}

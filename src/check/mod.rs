@@ -14,7 +14,7 @@ pub use context::{first_difference, line_span, CheckContext};
 pub use conventions::SoftDelete;
 
 use crate::config::{Settings, FILE_NAME as CONFIG_FILE};
-use crate::devdb::trace::{Migration, MigrationTrace};
+use crate::devdb::trace::{Migration, TraceRun};
 use crate::error::Result;
 use crate::findings::Severity;
 use crate::git::{ChangeKind, Git, Scope};
@@ -62,7 +62,7 @@ pub fn scope(settings: &Settings, dir: &str) -> Scope {
 /// reported once.
 /// Runs the new migrations of a plan on PostgreSQL and says what each
 /// statement did (`migguard trace`, `check --trace`).
-pub type Tracer<'t> = dyn Fn(&[Migration]) -> Result<Vec<MigrationTrace>> + 't;
+pub type Tracer<'t> = dyn Fn(&[Migration]) -> Result<TraceRun> + 't;
 
 pub fn run(
     settings: &Settings,
@@ -127,7 +127,11 @@ fn run_dir(
     if let Some(tracer) = tracer {
         match measure::plan(&ctx)? {
             Some(plan) => {
-                traces = tracer(&plan)?;
+                let run = tracer(&plan)?;
+                if let Some(note) = run.note {
+                    ctx.note(note);
+                }
+                traces = run.traces;
                 findings = measure::merge(&ctx, selection, findings, &traces)?;
             }
             None => ctx.note(format!(

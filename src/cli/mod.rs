@@ -325,13 +325,18 @@ impl DevDb {
 }
 
 /// A tracer for `check::run` that starts its PostgreSQL only when a
-/// directory has a new migration to trace, once for the whole run.
+/// directory has a new migration to trace: with `--dev-url`, once for the
+/// whole run (a scratch database per directory); without, a throwaway
+/// cluster per directory that starts from the directory's cached base
+/// state.
 pub(crate) fn lazy_tracer<'a>(
     dev_url: Option<&'a str>,
     db: &'a std::cell::OnceCell<DevDb>,
-) -> impl Fn(&[crate::devdb::trace::Migration]) -> Result<Vec<crate::devdb::trace::MigrationTrace>> + 'a
-{
+) -> impl Fn(&[crate::devdb::trace::Migration]) -> Result<crate::devdb::trace::TraceRun> + 'a {
     move |plan| {
+        if dev_url.is_none() {
+            return crate::devdb::trace::run_cached(plan);
+        }
         let server = match db.get() {
             Some(db) => db.server(),
             None => {

@@ -23,8 +23,65 @@ use crate::error::{Error, Result};
 /// the round trip's database.
 const PREPARED: &[&str] = &["migguard_1", "migguard_2", "migguard_3"];
 
+/// The database of a cluster started by `Cluster::start_with_base` that
+/// holds the replayed created migrations.
+pub const BASE_DB: &str = "migguard_base";
+
+/// How many base states the cache keeps (the most recently used).
+pub const BASE_STATES: usize = 4;
+
+/// The running digests of `migrations` (name and bytes, in order): entry
+/// `i` keys the state after the first `i + 1`, so a base that only grew
+/// finds the state of its old prefix.
+pub fn base_keys<'a>(migrations: impl IntoIterator<Item = (&'a str, &'a [u8])>) -> Vec<String> {
+    let mut h = Sha256::new();
+    h.update(TEMPLATE_VERSION.as_bytes());
+    migrations
+        .into_iter()
+        .map(|(name, bytes)| {
+            h.update(name.as_bytes());
+            h.update([0]);
+            h.update((bytes.len() as u64).to_le_bytes());
+            h.update(bytes);
+            let digest = h.clone().finalize();
+            digest[..12].iter().map(|b| format!("{b:02x}")).collect()
+        })
+        .collect()
+}
+
+/// Removes all but the most recently used [`BASE_STATES`] base states of
+/// these binaries, and leftovers of saves that did not finish.
+fn evict_base_states(root: &Path, tag: &str) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    let mut states: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let path = e.path();
+        if name.starts_with(&format!("{tag}-base.tmp-")) {
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|d| d > Duration::from_secs(3600)));
+            if old {
+                let _ = std::fs::remove_dir_all(&path);
+            }
+        } else if name.starts_with(&format!("{tag}-base-")) {
+            let used = std::fs::metadata(path.join("PG_VERSION"))
+                .and_then(|m| m.modified())
+                .unwrap_or(std::time::UNIX_EPOCH);
+            states.push((used, path));
+        }
+    }
+    states.sort_by_key(|s| std::cmp::Reverse(s.0));
+    for (_, path) in states.into_iter().skip(BASE_STATES) {
+        let _ = std::fs::remove_dir_all(path);
+    }
+}
+
 /// Bumped whenever what a template holds changes.
-const TEMPLATE_VERSION: &str = "2";
+const TEMPLATE_VERSION: &str = "3";
 
 /// Server settings for a cluster nothing needs to survive: no durability, no
 /// background work.
@@ -87,6 +144,12 @@ fn server_user() -> Option<(u32, u32)> {
     } else {
         None
     }
+}
+
+/// Whether templates and base states are cached (`MIGGUARD_CACHE_DIR=`
+/// turns it off).
+pub fn caching() -> bool {
+    cache_root().is_some()
 }
 
 /// The cache folder for templates, if there is one.
@@ -187,10 +250,124 @@ pub struct Cluster {
     child: Option<Child>,
     ticket: u64,
     stop_ticket: Option<u64>,
+    /// Where base states are cached, and the prefix of their names (the
+    /// binaries' template name): set by `start_with_base`.
+    base_tag: Option<(PathBuf, String)>,
+    /// Whether the empty scratch databases (`PREPARED`) exist.
+    prepared: bool,
+    /// The copy of a base state into the cache, under way.
+    saving: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Cluster {
     pub fn start() -> Result<Cluster> {
+        let mut cluster = Cluster::unstarted()?;
+        cluster.boot()?;
+        Ok(cluster)
+    }
+
+    /// A cluster started from the cached base state of the longest prefix
+    /// of migrations it has: `keys[i]` is the running digest of the first
+    /// `i + 1` created migrations ([`base_keys`]). Returns the cluster and
+    /// how many migrations its database [`BASE_DB`] already holds (0: none
+    /// cached, the database is new and empty). A cached state that does not
+    /// start is removed and the next shorter one tried.
+    pub fn start_with_base(keys: &[String]) -> Result<(Cluster, usize)> {
+        let mut cluster = Cluster::unstarted()?;
+        let tag = template_path(&cluster.bin, cluster.user)
+            .and_then(|t| t.file_name().map(|n| n.to_string_lossy().into_owned()));
+        if let (Some(root), Some(tag)) = (cache_root(), tag) {
+            for (i, key) in keys.iter().enumerate().rev() {
+                let state = root.join(format!("{tag}-base-{key}"));
+                if !state.join("PG_VERSION").is_file() {
+                    continue;
+                }
+                trace("copy the cached base state");
+                if copy_tree(&state, &cluster.data(), cluster.user).is_ok()
+                    && cluster.run_server().is_ok()
+                    && cluster.server().connect(BASE_DB).is_ok()
+                {
+                    // Used now: the newest to evict last.
+                    let _ = std::fs::File::open(state.join("PG_VERSION"))
+                        .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+                    cluster.base_tag = Some((root, tag));
+                    cluster.prepared = false;
+                    return Ok((cluster, i + 1));
+                }
+                // A broken state: forget it, start clean.
+                cluster.stop(false);
+                let _ = std::fs::remove_dir_all(cluster.data());
+                let _ = std::fs::remove_dir_all(&state);
+            }
+            cluster.base_tag = Some((root, tag));
+        }
+        cluster.boot()?;
+        let mut admin = cluster.server().connect("postgres").map_err(|e| {
+            Error::Database(format!("cannot connect to the throwaway cluster: {e}"))
+        })?;
+        admin
+            .batch_execute(&format!(
+                "CREATE DATABASE \"{BASE_DB}\" TEMPLATE template0 STRATEGY FILE_COPY"
+            ))
+            .map_err(|e| Error::Database(format!("cannot create {BASE_DB}: {e}")))?;
+        Ok((cluster, 0))
+    }
+
+    /// Keeps the cluster as it is now (its [`BASE_DB`] holding the
+    /// migrations `key` digests) as a cached base state, and keeps the last
+    /// [`BASE_STATES`] of them. Nothing is cached without a cache folder;
+    /// a cache that cannot be written is skipped.
+    pub fn save_base(&mut self, key: &str) -> Result<()> {
+        let Some((root, tag)) = self.base_tag.clone() else {
+            return Ok(());
+        };
+        trace("save the base state");
+        // The empty scratch databases are not needed with a base state: a
+        // smaller state copies faster.
+        // Nor are the template databases: nothing creates a database in a
+        // cluster started from a base state.
+        if let Ok(mut admin) = self.server().connect("postgres") {
+            for name in PREPARED {
+                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\""));
+            }
+            for name in ["template0", "template1"] {
+                let _ = admin.batch_execute(&format!("ALTER DATABASE {name} IS_TEMPLATE false"));
+                let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"));
+            }
+        }
+        self.prepared = false;
+        self.stop(true);
+        // The stopped folder moves aside (same file system: instant), a copy
+        // in the cluster's fast folder runs on, and the cache gets its copy
+        // on another thread while the cluster works; dropping the cluster
+        // waits for it.
+        trace("copy the base state aside");
+        let aside = self.dir.join("base-state");
+        std::fs::rename(self.data(), &aside)
+            .and_then(|()| copy_tree(&aside, &self.data(), self.user))
+            .map_err(|e| Error::Database(format!("cannot copy the base state: {e}")))?;
+        let key = key.to_string();
+        self.saving = Some(std::thread::spawn(move || {
+            if std::fs::create_dir_all(&root).is_ok() {
+                let state = root.join(format!("{tag}-base-{key}"));
+                if let Ok(tmp) = tempfile::Builder::new()
+                    .prefix(&format!("{tag}-base.tmp-"))
+                    .tempdir_in(&root)
+                {
+                    let staged = tmp.path().join("data");
+                    if copy_tree(&aside, &staged, None).is_ok() {
+                        let _ = std::fs::remove_dir_all(&state);
+                        let _ = std::fs::rename(&staged, &state);
+                    }
+                }
+                evict_base_states(&root, &tag);
+            }
+            let _ = std::fs::remove_dir_all(&aside);
+        }));
+        self.run_server()
+    }
+
+    fn unstarted() -> Result<Cluster> {
         let bin = find_binaries().ok_or_else(|| {
             Error::Database(
                 "no PostgreSQL server binaries (initdb, postgres) on PATH or under /usr/lib/postgresql/*/bin: install PostgreSQL (apt-get install postgresql) or pass --dev-url postgres://user@host:5432/db".into(),
@@ -211,13 +388,16 @@ impl Cluster {
                 let _ = std::fs::remove_dir_all(&dir);
             }))
         };
-        let mut cluster = Cluster {
+        let cluster = Cluster {
             dir,
             bin,
             user: server_user(),
             child: None,
             ticket,
             stop_ticket: None,
+            base_tag: None,
+            prepared: true,
+            saving: None,
         };
         if let Some((uid, gid)) = cluster.user {
             std::os::unix::fs::chown(&cluster.dir, Some(uid), Some(gid)).map_err(|e| {
@@ -227,7 +407,6 @@ impl Cluster {
                 ))
             })?;
         }
-        cluster.boot()?;
         Ok(cluster)
     }
 
@@ -283,6 +462,10 @@ impl Cluster {
                 "UTF8",
                 "--locale=C",
                 "--no-sync",
+                // 1 MiB WAL segments instead of 16: a stopped cluster's
+                // folder (a template, a cached base state) is that much
+                // smaller to copy.
+                "--wal-segsize=1",
             ])
             .output()
             .map_err(|e| Error::Command(format!("cannot run initdb: {e}")))?;
@@ -427,9 +610,11 @@ impl Cluster {
         Server {
             config,
             shown: format!("a throwaway cluster in {}", self.dir.display()),
-            prepared: Some(Arc::new(Mutex::new(
-                PREPARED.iter().rev().map(|s| s.to_string()).collect(),
-            ))),
+            prepared: Some(Arc::new(Mutex::new(if self.prepared {
+                PREPARED.iter().rev().map(|s| s.to_string()).collect()
+            } else {
+                Vec::new()
+            }))),
         }
     }
 }
@@ -448,6 +633,10 @@ impl Drop for Cluster {
         let _undoing = super::Undoing::start();
         trace("stop the cluster");
         self.stop(false);
+        if let Some(saving) = self.saving.take() {
+            trace("wait for the base state's copy into the cache");
+            let _ = saving.join();
+        }
         let _ = std::fs::remove_dir_all(&self.dir);
         forget(self.ticket);
     }
@@ -456,6 +645,46 @@ impl Drop for Cluster {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base_states_keep_the_most_recently_used_and_keys_extend() {
+        let tmp = tempfile::tempdir().unwrap();
+        let now = std::time::SystemTime::now();
+        for i in 0..6u64 {
+            let d = tmp.path().join(format!("pg-template-x-base-{i}"));
+            std::fs::create_dir_all(&d).unwrap();
+            let f = std::fs::File::create(d.join("PG_VERSION")).unwrap();
+            f.set_modified(now - Duration::from_secs(100 * (6 - i)))
+                .unwrap();
+        }
+        std::fs::create_dir_all(tmp.path().join("pg-template-y-base-0")).unwrap();
+        evict_base_states(tmp.path(), "pg-template-x");
+        let mut left: Vec<String> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "pg-template-x-base-2",
+                "pg-template-x-base-3",
+                "pg-template-x-base-4",
+                "pg-template-x-base-5",
+                "pg-template-y-base-0"
+            ]
+        );
+        let a = base_keys([("1.sql", &b"a"[..]), ("2.sql", &b"b"[..])]);
+        let b = base_keys([
+            ("1.sql", &b"a"[..]),
+            ("2.sql", &b"b"[..]),
+            ("3.sql", &b"c"[..]),
+        ]);
+        let c = base_keys([("1.sql", &b"A"[..]), ("2.sql", &b"b"[..])]);
+        assert_eq!(a[..], b[..2]);
+        assert_ne!(a[0], c[0]);
+        assert_ne!(a[1], c[1]);
+    }
 
     #[test]
     fn copies_keep_modes_and_links() {

@@ -9,7 +9,7 @@ pub mod parity;
 pub mod roundtrip;
 pub mod trace;
 
-pub use cluster::{find_binaries, Cluster};
+pub use cluster::{base_keys, find_binaries, Cluster, BASE_DB};
 
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;

@@ -181,13 +181,72 @@ fn db_error(e: &postgres::Error) -> String {
     }
 }
 
+/// A trace and where its database came from.
+pub struct TraceRun {
+    pub traces: Vec<MigrationTrace>,
+    /// What the summary says about the base state (cached or replayed).
+    pub note: Option<String>,
+}
+
 /// Applies every migration in order on a scratch database of `server`,
-/// tracing the ones marked `traced`. A migration that is only applied and
-/// fails is an error naming it; a traced one that fails ends the trace with
-/// its statement's error recorded.
-pub fn run(server: &Server, migrations: &[Migration]) -> Result<Vec<MigrationTrace>> {
+/// tracing the ones marked `traced`.
+pub fn run(server: &Server, migrations: &[Migration]) -> Result<TraceRun> {
     let db = server.scratch("trace")?;
     let mut client = db.connect()?;
+    Ok(TraceRun {
+        traces: run_on(&mut client, migrations)?,
+        note: None,
+    })
+}
+
+/// [`run`] on a throwaway cluster that starts from the cached state of the
+/// longest prefix of the created migrations (the ones before the first new
+/// one) it has, applies the rest of them, caches the result for next time,
+/// then traces.
+pub fn run_cached(migrations: &[Migration]) -> Result<TraceRun> {
+    let prefix = migrations.iter().take_while(|m| !m.traced).count();
+    let keys = super::base_keys(
+        migrations[..prefix]
+            .iter()
+            .map(|m| (m.path.as_str(), m.text.as_bytes())),
+    );
+    let (mut cluster, cached) = super::Cluster::start_with_base(&keys)?;
+    let connect = |cluster: &super::Cluster| {
+        cluster
+            .server()
+            .connect(super::BASE_DB)
+            .map_err(|e| Error::Database(format!("cannot connect to the throwaway cluster: {e}")))
+    };
+    let mut client = connect(&cluster)?;
+    super::trace("apply the created migrations");
+    run_on(&mut client, &migrations[cached..prefix])?;
+    if prefix > cached {
+        drop(client);
+        cluster.save_base(&keys[prefix - 1])?;
+        client = connect(&cluster)?;
+    }
+    super::trace("trace");
+    let traces = run_on(&mut client, &migrations[prefix..])?;
+    let note = Some(if !super::cluster::caching() {
+        format!("trace: the {prefix} created migration(s) were replayed (no cache folder: MIGGUARD_CACHE_DIR is empty)")
+    } else if cached == 0 {
+        format!("trace: the {prefix} created migration(s) were replayed and their state cached")
+    } else if cached == prefix {
+        format!("trace: the {prefix} created migration(s) came from the cached base state")
+    } else {
+        format!(
+            "trace: {cached} of the {prefix} created migration(s) came from the cached base state, {} were applied and the state cached",
+            prefix - cached
+        )
+    });
+    Ok(TraceRun { traces, note })
+}
+
+/// Applies `migrations` in order on `client`, tracing the ones marked
+/// `traced`. A migration that is only applied and fails is an error naming
+/// it; a traced one that fails ends the trace with its statement's error
+/// recorded.
+fn run_on(client: &mut postgres::Client, migrations: &[Migration]) -> Result<Vec<MigrationTrace>> {
     let mut out = Vec::new();
     for m in migrations {
         if !m.traced {
@@ -200,7 +259,7 @@ pub fn run(server: &Server, migrations: &[Migration]) -> Result<Vec<MigrationTra
             })?;
             continue;
         }
-        let t = trace_one(&mut client, m)
+        let t = trace_one(client, m)
             .map_err(|e| Error::Database(format!("tracing {}: {}", m.path, db_error(&e))))?;
         let failed = t.statements.iter().any(|s| s.error.is_some());
         out.push(t);
