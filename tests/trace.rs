@@ -483,3 +483,45 @@ fn no_cache_folder_means_no_base_state() {
         "{r:#}"
     );
 }
+
+#[test]
+fn indexes_kept_over_their_storage_or_built_under_an_earlier_lock_add_nothing() {
+    if !have_postgres() {
+        return;
+    }
+    // Line 3 re-creates users_email_idx over its old file (varchar to text
+    // keeps the operator class): nothing is built, and no index-lock finding
+    // is measured there. Line 5's build is the static rule's finding, run
+    // under the ACCESS EXCLUSIVE lock line 3 took.
+    let r = trace(&[(
+        "20240201000000_index.sql",
+        "SET lock_timeout = '5s';\n\
+         CREATE INDEX users_email_idx ON users (email);\n\
+         ALTER TABLE users ALTER COLUMN email TYPE text;\n\
+         ALTER TABLE users ADD COLUMN nick text;\n\
+         CREATE INDEX users_nick_idx ON users (nick);\n",
+    )]);
+    assert!(
+        strings(&statement(&r, 0, 3)["indexes_built"]).is_empty(),
+        "{r:#}"
+    );
+    assert_eq!(
+        strings(&statement(&r, 0, 5)["indexes_built"]),
+        ["public.users_nick_idx on public.users"]
+    );
+    assert_eq!(
+        findings(&r),
+        [
+            ("index-lock".to_string(), 2, true),
+            ("index-lock".to_string(), 5, true)
+        ],
+        "{r:#}"
+    );
+    let line5 = r["findings"][1]["message"].as_str().unwrap();
+    assert!(
+        line5.contains(
+            "AccessExclusiveLock on public.users (blocks reads and writes, held since line 3)"
+        ),
+        "{line5}"
+    );
+}

@@ -2,10 +2,11 @@
 //! The lock and rewrite rules judge statements from their text; the trace
 //! ran them on PostgreSQL. A static finding on a traced statement is kept
 //! and marked measured when PostgreSQL showed a blocking lock or a rewrite,
-//! and dropped when it showed neither. A rewrite, an index build or a
-//! constraint validation under a blocking lock that no rule predicted
-//! becomes a measured finding of the rule that covers it, unless an
-//! `atlas:nolint` directive silenced that rule there.
+//! and dropped when it showed neither. A rewrite, or an index build or a
+//! constraint validation (not part of a rewrite) under a blocking lock the
+//! statement itself raised, that no rule predicted becomes a measured
+//! finding of the rule that covers it, unless an `atlas:nolint` directive
+//! silenced that rule there.
 
 use std::collections::BTreeSet;
 
@@ -57,13 +58,27 @@ pub fn plan(ctx: &CheckContext) -> Result<Option<Vec<Migration>>> {
 }
 
 /// What the trace showed for a statement, for a message.
+/// The locks it names are the ones the statement raised; when it raised
+/// none, the blocking ones it ran under, with the line that took them.
 fn shown(st: &StatementTrace) -> String {
-    let mut parts: Vec<String> = st
-        .locks
-        .iter()
-        .filter(|l| l.blocks != "nothing")
-        .map(|l| format!("{} on {} (blocks {})", l.mode, l.relation, l.blocks))
-        .collect();
+    let raised = st.raised();
+    let mut parts: Vec<String> = if raised.is_empty() {
+        st.locks
+            .iter()
+            .filter(|l| l.blocks != "nothing")
+            .map(|l| {
+                format!(
+                    "{} on {} (blocks {}, held since line {})",
+                    l.mode, l.relation, l.blocks, l.taken_at
+                )
+            })
+            .collect()
+    } else {
+        raised
+            .iter()
+            .map(|l| format!("{} on {} (blocks {})", l.mode, l.relation, l.blocks))
+            .collect()
+    };
     if !st.rewritten.is_empty() {
         parts.push(format!("rewrote {}", st.rewritten.join(", ")));
     }
@@ -169,8 +184,12 @@ pub fn merge(
                     "change the column in steps that do not rewrite (add a new column, backfill in batches, switch over), or run it in a maintenance window",
                 );
             }
+            // An index rebuilt or a constraint checked by a rewrite is part
+            // of the rewrite; a blocking lock an earlier statement took is
+            // that statement's: only a lock this statement raised counts.
+            let raised_alone = st.rewritten.is_empty() && !st.raised().is_empty();
             if !st.indexes_built.is_empty()
-                && st.blocking()
+                && raised_alone
                 && !claimed(
                     &t.path,
                     st.line,
@@ -188,7 +207,7 @@ pub fn merge(
                 );
             }
             if !st.constraints_validated.is_empty()
-                && st.blocking()
+                && raised_alone
                 && !claimed(
                     &t.path,
                     st.line,

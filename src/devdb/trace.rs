@@ -72,9 +72,35 @@ pub struct StatementTrace {
 }
 
 impl StatementTrace {
-    /// Whether it blocked reads or writes of an existing relation.
+    /// Whether it ran under a lock that blocks reads or writes of an
+    /// existing relation (its own, or one an earlier statement of the same
+    /// transaction took).
     pub fn blocking(&self) -> bool {
         self.locks.iter().any(|l| l.blocks != "nothing")
+    }
+
+    /// The locks by which this statement itself made a relation block more
+    /// than before it (writes where nothing was blocked, or reads and
+    /// writes): a `SHARE` lock on a table already held `ACCESS EXCLUSIVE`
+    /// since an earlier statement adds nothing.
+    pub fn raised(&self) -> Vec<&Lock> {
+        let level = |b: &str| match b {
+            "reads and writes" => 2,
+            "writes" => 1,
+            _ => 0,
+        };
+        let before = |relation: &str| {
+            self.locks
+                .iter()
+                .filter(|l| l.relation == relation && l.taken_at < self.line)
+                .map(|l| level(l.blocks))
+                .max()
+                .unwrap_or(0)
+        };
+        self.locks
+            .iter()
+            .filter(|l| l.taken_at == self.line && level(l.blocks) > before(&l.relation))
+            .collect()
     }
 }
 
@@ -362,8 +388,12 @@ fn trace_one(
             }
         }
         let tables = index_tables(client)?;
-        for (oid, (name, _)) in &after {
-            if !before.contains_key(oid) && !nodes.contains_key(oid) {
+        // An index PostgreSQL re-creates over its old storage (a type change
+        // that keeps the operator class) is a new object, but nothing was
+        // built: its file is one that existed before the statement.
+        let old_files: BTreeSet<u32> = nodes.values().copied().collect();
+        for (oid, (name, node)) in &after {
+            if !before.contains_key(oid) && !nodes.contains_key(oid) && !old_files.contains(node) {
                 if let Some(table) = tables.get(oid).filter(|t| before.contains_key(t)) {
                     st.indexes_built
                         .push(format!("{name} on {}", before[table].0));
@@ -544,6 +574,35 @@ mod tests {
         assert_eq!(blocks("ShareUpdateExclusiveLock"), "nothing");
         assert_eq!(blocks("RowExclusiveLock"), "nothing");
         assert_eq!(blocks("AccessShareLock"), "nothing");
+    }
+
+    #[test]
+    fn only_locks_that_block_more_than_before_are_raised_by_a_statement() {
+        let lock = |relation: &str, mode: &str, taken_at| Lock {
+            relation: relation.into(),
+            mode: mode.into(),
+            blocks: blocks(mode),
+            taken_at,
+        };
+        let st = StatementTrace {
+            line: 5,
+            statement: String::new(),
+            locks: vec![
+                lock("public.a", "AccessExclusiveLock", 3),
+                lock("public.a", "ShareLock", 5),
+                lock("public.b", "ShareLock", 5),
+                lock("public.c", "RowExclusiveLock", 5),
+            ],
+            in_transaction: true,
+            rewritten: Vec::new(),
+            indexes_built: Vec::new(),
+            constraints_validated: Vec::new(),
+            millis: 0.0,
+            error: None,
+        };
+        let raised: Vec<&str> = st.raised().iter().map(|l| l.relation.as_str()).collect();
+        assert_eq!(raised, ["public.b"]);
+        assert!(st.blocking());
     }
 
     #[test]
