@@ -13,6 +13,12 @@ CREATE TABLE users (id bigint PRIMARY KEY, email varchar(100), name text, org_id
 INSERT INTO orgs SELECT g FROM generate_series(1, 10) g;\n\
 INSERT INTO users SELECT g, 'u' || g, 'n', 1 FROM generate_series(1, 1000) g;\n";
 
+/// A new migration whose line 2 rewrites `users`.
+const REWRITE: (&str, &str) = (
+    "20240201000000_types.sql",
+    "SET lock_timeout = '5s';\nALTER TABLE users ALTER COLUMN org_id TYPE text;\n",
+);
+
 fn have_postgres() -> bool {
     if migguard::find_binaries().is_some() {
         return true;
@@ -25,27 +31,42 @@ fn have_postgres() -> bool {
     false
 }
 
-/// A repository whose base has `BASE` (atlas format), with `new` staged as
-/// new migrations; the JSON report of `migguard trace`.
-fn trace(new: &[(&str, &str)]) -> Value {
+/// A repository whose base commits `base` under `migrations/`, with `new`
+/// staged there as new migrations.
+fn repo(base: &[(&str, &str)], new: &[(&str, &str)]) -> GitRepo {
     let g = GitRepo::new();
-    g.write("migrations/20240101000000_base.sql", BASE);
+    for (name, sql) in base {
+        g.write(&format!("migrations/{name}"), sql);
+    }
     g.commit_all("base");
     for (name, sql) in new {
         g.write(&format!("migrations/{name}"), sql);
     }
     g.stage_all();
-    let out = g
-        .migguard()
-        .args(["trace", "--format", "json"])
-        .output()
-        .unwrap();
+    g
+}
+
+/// The JSON report of `migguard ARGS --format json` in `g` (exit 0 or 1),
+/// with `MIGGUARD_CACHE_DIR` set to `cache` when given.
+fn report(g: &GitRepo, args: &[&str], cache: Option<&std::ffi::OsStr>) -> Value {
+    let mut cmd = g.migguard();
+    if let Some(cache) = cache {
+        cmd.env("MIGGUARD_CACHE_DIR", cache);
+    }
+    let out = cmd.args(args).args(["--format", "json"]).output().unwrap();
     assert!(
         matches!(out.status.code(), Some(0 | 1)),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `migguard trace` on a repository whose base has `BASE` (atlas format),
+/// with `new` staged.
+fn trace(new: &[(&str, &str)]) -> Value {
+    let base = [("20240101000000_base.sql", BASE)];
+    report(&repo(&base, new), &["trace"], None)
 }
 
 fn statement(report: &Value, migration: usize, line: u64) -> &Value {
@@ -116,10 +137,12 @@ fn type_changes_that_rewrite_and_that_do_not() {
         [("table-rewrite".to_string(), 2, true)],
         "{r:#}"
     );
-    assert!(r["summary"]["notes"].as_array().unwrap().iter().any(|n| n
-        .as_str()
-        .unwrap()
-        .contains("1 lock or rewrite finding(s) dropped")));
+    assert!(
+        notes(&r)
+            .iter()
+            .any(|n| n.contains("1 lock or rewrite finding(s) dropped")),
+        "{r:#}"
+    );
 }
 
 #[test]
@@ -161,23 +184,15 @@ fn a_goose_no_transaction_file_runs_statement_by_statement() {
     if !have_postgres() {
         return;
     }
-    let g = GitRepo::new();
-    g.write(
-        "migrations/00001_base.sql",
-        format!("-- +goose Up\n{BASE}-- +goose Down\nDROP TABLE users;\n"),
+    let base = format!("-- +goose Up\n{BASE}-- +goose Down\nDROP TABLE users;\n");
+    let g = repo(
+        &[("00001_base.sql", &base)],
+        &[(
+            "00002_index.sql",
+            "-- +goose NO TRANSACTION\n-- +goose Up\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n-- +goose Down\nDROP INDEX users_email_idx;\n",
+        )],
     );
-    g.commit_all("base");
-    g.write(
-        "migrations/00002_index.sql",
-        "-- +goose NO TRANSACTION\n-- +goose Up\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);\n-- +goose Down\nDROP INDEX users_email_idx;\n",
-    );
-    g.stage_all();
-    let out = g
-        .migguard()
-        .args(["trace", "--format", "json"])
-        .output()
-        .unwrap();
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = report(&g, &["trace"], None);
     assert_eq!(
         r["traces"][0]["ran"], "outside a transaction, statement by statement",
         "{r:#}"
@@ -273,20 +288,14 @@ fn check_trace_puts_the_measurements_in_the_one_report() {
     if !have_postgres() {
         return;
     }
-    let g = GitRepo::new();
-    g.write("migrations/20240101000000_base.sql", BASE);
-    g.commit_all("base");
-    g.write(
-        "migrations/20240201000000_types.sql",
-        "ALTER TABLE users ALTER COLUMN org_id TYPE text;\n",
+    let g = repo(
+        &[("20240101000000_base.sql", BASE)],
+        &[(
+            "20240201000000_types.sql",
+            "ALTER TABLE users ALTER COLUMN org_id TYPE text;\n",
+        )],
     );
-    g.stage_all();
-    let out = g
-        .migguard()
-        .args(["check", "--trace", "--format", "json"])
-        .output()
-        .unwrap();
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = report(&g, &["check", "--trace"], None);
     assert_eq!(r["traces"].as_array().unwrap().len(), 1, "{r:#}");
     let measured: Vec<(String, u64, bool)> = findings(&r)
         .into_iter()
@@ -302,17 +311,14 @@ fn check_trace_puts_the_measurements_in_the_one_report() {
     );
     // Without a new migration nothing starts and the summary says so.
     g.commit_all("types");
-    let out = g
-        .migguard()
-        .args(["check", "--trace", "--format", "json"])
-        .output()
-        .unwrap();
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = report(&g, &["check", "--trace"], None);
     assert!(r["traces"].is_null(), "{r:#}");
-    assert!(r["summary"]["notes"].as_array().unwrap().iter().any(|n| n
-        .as_str()
-        .unwrap()
-        .starts_with("nothing traced in migrations")));
+    assert!(
+        notes(&r)
+            .iter()
+            .any(|n| n.starts_with("nothing traced in migrations")),
+        "{r:#}"
+    );
 }
 
 /// The notes of a JSON report.
@@ -320,19 +326,12 @@ fn notes(report: &Value) -> Vec<String> {
     strings(&report["summary"]["notes"])
 }
 
+fn has_note(report: &Value, note: &str) -> bool {
+    notes(report).iter().any(|n| n == note)
+}
+
 fn trace_in(g: &GitRepo, cache: &std::path::Path) -> Value {
-    let out = g
-        .migguard()
-        .env("MIGGUARD_CACHE_DIR", cache)
-        .args(["trace", "--format", "json"])
-        .output()
-        .unwrap();
-    assert!(
-        matches!(out.status.code(), Some(0 | 1)),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    report(g, &["trace"], Some(cache.as_os_str()))
 }
 
 fn base_states(cache: &std::path::Path) -> Vec<std::path::PathBuf> {
@@ -352,22 +351,24 @@ fn the_base_state_is_cached_extended_and_invalidated() {
         return;
     }
     let cache = tempfile::tempdir().unwrap();
-    let g = GitRepo::new();
-    g.write("migrations/20240101000000_base.sql", BASE);
-    g.write(
-        "migrations/20240102000000_more.sql",
-        "CREATE TABLE teams (id bigint PRIMARY KEY);\n",
+    let g = repo(
+        &[
+            ("20240101000000_base.sql", BASE),
+            (
+                "20240102000000_more.sql",
+                "CREATE TABLE teams (id bigint PRIMARY KEY);\n",
+            ),
+        ],
+        &[(
+            "20240201000000_index.sql",
+            "SET lock_timeout = '5s';\nCREATE INDEX users_email_idx ON users (email);\n",
+        )],
     );
-    g.commit_all("base");
-    g.write(
-        "migrations/20240201000000_index.sql",
-        "SET lock_timeout = '5s';\nCREATE INDEX users_email_idx ON users (email);\n",
-    );
-    g.stage_all();
     let first = trace_in(&g, cache.path());
     assert!(
-        notes(&first).contains(
-            &"trace: the 2 created migration(s) were replayed and their state cached".to_string()
+        has_note(
+            &first,
+            "trace: the 2 created migration(s) were replayed and their state cached"
         ),
         "{first:#}"
     );
@@ -375,8 +376,9 @@ fn the_base_state_is_cached_extended_and_invalidated() {
     // Unchanged base: a hit, and the same measurement.
     let second = trace_in(&g, cache.path());
     assert!(
-        notes(&second).contains(
-            &"trace: the 2 created migration(s) came from the cached base state".to_string()
+        has_note(
+            &second,
+            "trace: the 2 created migration(s) came from the cached base state"
         ),
         "{second:#}"
     );
@@ -394,8 +396,10 @@ fn the_base_state_is_cached_extended_and_invalidated() {
     g.stage_all();
     let grown = trace_in(&g, cache.path());
     assert!(
-        notes(&grown).iter().any(|n| n
-            == "trace: 2 of the 3 created migration(s) came from the cached base state, 1 were applied and the state cached"),
+        has_note(
+            &grown,
+            "trace: 2 of the 3 created migration(s) came from the cached base state, 1 were applied and the state cached"
+        ),
         "{grown:#}"
     );
     assert_eq!(
@@ -410,8 +414,9 @@ fn the_base_state_is_cached_extended_and_invalidated() {
     g.stage_all();
     let edited = trace_in(&g, cache.path());
     assert!(
-        notes(&edited).contains(
-            &"trace: the 3 created migration(s) were replayed and their state cached".to_string()
+        has_note(
+            &edited,
+            "trace: the 3 created migration(s) were replayed and their state cached"
         ),
         "{edited:#}"
     );
@@ -423,14 +428,7 @@ fn a_corrupted_base_state_is_rebuilt() {
         return;
     }
     let cache = tempfile::tempdir().unwrap();
-    let g = GitRepo::new();
-    g.write("migrations/20240101000000_base.sql", BASE);
-    g.commit_all("base");
-    g.write(
-        "migrations/20240201000000_types.sql",
-        "SET lock_timeout = '5s';\nALTER TABLE users ALTER COLUMN org_id TYPE text;\n",
-    );
-    g.stage_all();
+    let g = repo(&[("20240101000000_base.sql", BASE)], &[REWRITE]);
     trace_in(&g, cache.path());
     let states = base_states(cache.path());
     assert_eq!(states.len(), 1);
@@ -438,16 +436,18 @@ fn a_corrupted_base_state_is_rebuilt() {
     std::fs::write(states[0].join("global/pg_control"), b"garbage").unwrap();
     let r = trace_in(&g, cache.path());
     assert!(
-        notes(&r).contains(
-            &"trace: the 1 created migration(s) were replayed and their state cached".to_string()
+        has_note(
+            &r,
+            "trace: the 1 created migration(s) were replayed and their state cached"
         ),
         "{r:#}"
     );
     assert_eq!(findings(&r), [("table-rewrite".to_string(), 2, true)]);
     let again = trace_in(&g, cache.path());
     assert!(
-        notes(&again).contains(
-            &"trace: the 1 created migration(s) came from the cached base state".to_string()
+        has_note(
+            &again,
+            "trace: the 1 created migration(s) came from the cached base state"
         ),
         "{again:#}"
     );
@@ -458,28 +458,15 @@ fn no_cache_folder_means_no_base_state() {
     if !have_postgres() {
         return;
     }
-    let g = GitRepo::new();
-    g.write("migrations/20240101000000_base.sql", BASE);
-    g.commit_all("base");
-    g.write(
-        "migrations/20240201000000_types.sql",
-        "SET lock_timeout = '5s';\nALTER TABLE users ALTER COLUMN org_id TYPE text;\n",
-    );
-    g.stage_all();
-    let out = g
-        .migguard()
-        .env("MIGGUARD_CACHE_DIR", "")
-        .args(["trace", "--format", "json"])
-        .output()
-        .unwrap();
-    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let g = repo(&[("20240101000000_base.sql", BASE)], &[REWRITE]);
+    let r = report(&g, &["trace"], Some("".as_ref()));
     assert_eq!(
         findings(&r),
         [("table-rewrite".to_string(), 2, true)],
         "{r:#}"
     );
     assert!(
-        notes(&r).contains(&"trace: the 1 created migration(s) were replayed (no cache folder: MIGGUARD_CACHE_DIR is empty)".to_string()),
+        has_note(&r, "trace: the 1 created migration(s) were replayed (no cache folder: MIGGUARD_CACHE_DIR is empty)"),
         "{r:#}"
     );
 }
