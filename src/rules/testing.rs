@@ -133,3 +133,11 @@ pub const VIEW_BASE: (&str, &str) = (
     "migrations/20240101000000_base.sql",
     "CREATE TABLE users (id bigint, name text);\nCREATE VIEW names AS SELECT name FROM users;\n",
 );
+
+/// A config that turns the soft-delete convention on, and a created
+/// migration whose table follows it, for the soft-delete rules' tests.
+pub const SOFT_DELETE_CONFIG: &str = "conventions:\n  soft_delete: true\n";
+pub const SOFT_DELETE_BASE: (&str, &str) = (
+    "migrations/20240101000000_base.sql",
+    "CREATE TABLE users (id bigint PRIMARY KEY, email text, deleted_at timestamptz);\n",
+);

@@ -241,13 +241,9 @@ fn check_ent(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> 
 #[cfg(test)]
 mod tests {
     use super::RULE;
-    use crate::rules::testing::{assert_clean, findings, shown};
-
-    const CONFIG: &str = "conventions:\n  soft_delete: true\n";
-    const BASE: (&str, &str) = (
-        "migrations/20240101000000_base.sql",
-        "CREATE TABLE users (id bigint PRIMARY KEY, email text, deleted_at timestamptz);\n",
-    );
+    use crate::rules::testing::{
+        assert_clean, findings, shown, SOFT_DELETE_BASE as BASE, SOFT_DELETE_CONFIG as CONFIG,
+    };
 
     #[test]
     fn a_unique_index_ignoring_deleted_at_is_found() {
