@@ -28,7 +28,6 @@ pub struct CheckContext<'a> {
     /// What the summary should say beside the findings (a repair, a squash).
     notes: RefCell<Vec<String>>,
     pub(super) soft_delete: OnceCell<Arc<SoftDelete>>,
-    exempt: OnceCell<Arc<Globs>>,
     lint: OnceCell<Arc<Lint>>,
 }
 
@@ -43,7 +42,6 @@ impl<'a> CheckContext<'a> {
             regenerate,
             notes: RefCell::new(Vec::new()),
             soft_delete: OnceCell::new(),
-            exempt: OnceCell::new(),
             lint: OnceCell::new(),
         }
     }
@@ -99,11 +97,9 @@ impl<'a> CheckContext<'a> {
     }
 
     /// Tables exempt from conventions (`conventions.exempt_tables`, else
-    /// `atlas.hcl`'s excluded tables), compiled once.
-    pub fn exempt_tables(&self) -> Arc<Globs> {
-        self.exempt
-            .get_or_init(|| Arc::new(self.settings.exempt_tables()))
-            .clone()
+    /// `atlas.hcl`'s excluded tables), compiled when the settings loaded.
+    pub fn exempt_tables(&self) -> &Globs {
+        &self.settings.exempt_tables
     }
 
     /// Atlas's analyzers and the lock rules over the new migrations, once

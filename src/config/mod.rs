@@ -73,8 +73,10 @@ pub struct Settings {
     pub dir_origin: String,
     /// Whether an `atlas.sum` belongs in this directory.
     pub sum_expected: bool,
-    /// Table globs excluded by every atlas.hcl read.
-    pub hcl_excluded_tables: Vec<String>,
+    /// Tables exempt from conventions: `conventions.exempt_tables`, else the
+    /// tables every atlas.hcl read excludes (an exclude that does not compile
+    /// is left out with a note); compiled when the settings load.
+    pub exempt_tables: Globs,
     /// What discovery could not use, for the summary.
     pub notes: Vec<String>,
 }
@@ -141,6 +143,10 @@ impl Settings {
                 }
             }
             all
+        };
+        let exempt_tables = match &config.conventions.exempt {
+            Some(globs) => globs.clone(),
+            None => Globs::compile(&hcl_excluded_tables).unwrap_or_default(),
         };
         // Every env directory of every atlas.hcl, resolved against its folder.
         let mut hcl_dirs: Vec<MigrationDir> = Vec::new();
@@ -300,7 +306,7 @@ impl Settings {
             dir_origin: first.origin.clone(),
             sum_expected: first.sum_expected,
             dirs: unique,
-            hcl_excluded_tables,
+            exempt_tables,
             notes,
         })
     }
@@ -327,7 +333,7 @@ impl Settings {
             dir_origin: dir.origin.clone(),
             sum_expected: dir.sum_expected,
             dirs: vec![dir],
-            hcl_excluded_tables: Vec::new(),
+            exempt_tables: config.conventions.exempt.clone().unwrap_or_default(),
             notes: Vec::new(),
             config,
         }
@@ -362,16 +368,6 @@ impl Settings {
             Ok(rel) if !rel.as_os_str().is_empty() => rel.to_string_lossy().replace('\\', "/"),
             Ok(_) => ".".to_string(),
             Err(_) => display_path(path),
-        }
-    }
-
-    /// Tables exempt from conventions: the config's globs, else `atlas.hcl`'s
-    /// excluded tables (an exclude that does not compile was left out with a
-    /// note when the settings loaded).
-    pub fn exempt_tables(&self) -> Globs {
-        match &self.config.conventions.exempt {
-            Some(globs) => globs.clone(),
-            None => Globs::compile(&self.hcl_excluded_tables).unwrap_or_default(),
         }
     }
 }
