@@ -199,18 +199,23 @@ impl Server {
     fn admin(&self) -> Result<postgres::Client> {
         let db = self.config.get_dbname().unwrap_or("postgres").to_string();
         self.connect(&db).map_err(|e| {
-            Error::Database(format!(
-                "cannot connect to {}: {}",
-                self.shown,
-                e.to_string().replace(
-                    self.config
-                        .get_password()
-                        .map(String::from_utf8_lossy)
-                        .unwrap_or_default()
-                        .as_ref(),
-                    "***"
-                )
-            ))
+            let mut why = e.to_string();
+            // The driver's own text is generic ("error connecting to
+            // server"): the cause says which (refused, no such host, auth).
+            if let Some(cause) = std::error::Error::source(&e) {
+                why = format!("{why}: {cause}");
+            }
+            // The password never shows; with none there is nothing to hide
+            // (replacing "" would put *** between every character).
+            if let Some(password) = self
+                .config
+                .get_password()
+                .map(String::from_utf8_lossy)
+                .filter(|p| !p.is_empty())
+            {
+                why = why.replace(password.as_ref(), "***");
+            }
+            Error::Database(format!("cannot connect to {}: {why}", self.shown))
         })
     }
 
@@ -297,6 +302,24 @@ impl Drop for Scratch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_refused_connection_says_why_in_plain_words() {
+        // Port 1 on the loopback refuses at once.
+        for url in [
+            "postgres://u@127.0.0.1:1/x",
+            "postgres://u:s3cret@127.0.0.1:1/x",
+        ] {
+            let err = Server::from_url(url)
+                .unwrap()
+                .admin()
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(err.contains("error connecting to server"), "{err}");
+            assert!(!err.contains("s3cret") && !err.contains("*e*"), "{err}");
+        }
+    }
 
     #[test]
     fn urls_are_shown_without_passwords() {
