@@ -512,3 +512,30 @@ fn indexes_kept_over_their_storage_or_built_under_an_earlier_lock_add_nothing() 
         "{line5}"
     );
 }
+
+#[test]
+fn txmode_none_files_run_statement_by_statement_as_atlas_runs_them() {
+    if !have_postgres() {
+        return;
+    }
+    // A created migration with a concurrent build applies (it fails as one
+    // query), and a new one whose DO block commits runs on its own.
+    let g = repo(
+        &[
+            ("20240101000000_base.sql", BASE),
+            (
+                "20240102000000_index.sql",
+                "-- atlas:txmode none\n\nCREATE INDEX CONCURRENTLY users_name_idx ON users (name);\nSELECT 1;\n",
+            ),
+        ],
+        &[(
+            "20240201000000_backfill.sql",
+            "-- atlas:txmode none\n\nSET lock_timeout = '5s';\nDO $$ BEGIN UPDATE users SET name = 'x' WHERE id < 10; COMMIT; END $$;\nALTER TABLE users ADD COLUMN nick text;\n",
+        )],
+    );
+    let r = report(&g, &["trace"], None);
+    let st = statement(&r, 0, 4);
+    assert!(st["error"].is_null(), "{r:#}");
+    assert_eq!(st["in_transaction"], false);
+    assert_eq!(statement(&r, 0, 5)["in_transaction"], true);
+}

@@ -191,6 +191,21 @@ fn needs_own_transaction(sql: &str) -> bool {
         || (words.first().is_some_and(|w| w == "CREATE") && has("DATABASE"))
 }
 
+/// Whether `result` is PostgreSQL refusing to run a statement inside a
+/// transaction block (25001) or refusing its COMMIT or ROLLBACK there
+/// (2D000).
+fn refuses_transaction(result: &std::result::Result<(), postgres::Error>) -> bool {
+    use postgres::error::SqlState;
+    result
+        .as_ref()
+        .err()
+        .and_then(|e| e.code())
+        .is_some_and(|c| {
+            *c == SqlState::ACTIVE_SQL_TRANSACTION
+                || *c == SqlState::INVALID_TRANSACTION_TERMINATION
+        })
+}
+
 fn first_words(sql: &str) -> String {
     let flat: Vec<&str> = sql.split_whitespace().take(8).collect();
     let mut s = flat.join(" ");
@@ -276,7 +291,7 @@ fn run_on(client: &mut postgres::Client, migrations: &[Migration]) -> Result<Vec
     let mut out = Vec::new();
     for m in migrations {
         if !m.traced {
-            client.batch_execute(&m.text).map_err(|e| {
+            apply(client, m).map_err(|e| {
                 Error::Database(format!(
                     "{} does not apply on PostgreSQL, so the migrations after it cannot be traced: {}",
                     m.path,
@@ -296,22 +311,47 @@ fn run_on(client: &mut postgres::Client, migrations: &[Migration]) -> Result<Vec
     Ok(out)
 }
 
+/// The statements of a migration that run, with their lines.
+fn statements(file: &ParsedFile) -> Vec<(usize, &str)> {
+    file.stmts
+        .iter()
+        .map(|s| (s.line, file.stmt_text(s)))
+        .filter(|(_, sql)| !sql.trim().is_empty())
+        .collect()
+}
+
+/// Whether the tool runs a file of `statements` statements in one
+/// transaction (otherwise each statement runs on its own).
+fn wrapped(tx: TxMode, statements: usize) -> bool {
+    match tx {
+        TxMode::Wrapped(_) | TxMode::Unknown => true,
+        TxMode::Implicit => statements > 1,
+        TxMode::None => false,
+    }
+}
+
+/// Applies a migration the way its tool does: as one transaction, or
+/// statement by statement (an atlas `txmode none` file with `CREATE INDEX
+/// CONCURRENTLY` fails as one query).
+fn apply(client: &mut postgres::Client, m: &Migration) -> std::result::Result<(), postgres::Error> {
+    let file = ParsedFile::parse(m.text.as_bytes());
+    let stmts = statements(&file);
+    if wrapped(m.tx, stmts.len()) {
+        return client.batch_execute(&m.text);
+    }
+    for (_, sql) in stmts {
+        client.batch_execute(sql)?;
+    }
+    Ok(())
+}
+
 fn trace_one(
     client: &mut postgres::Client,
     m: &Migration,
 ) -> std::result::Result<MigrationTrace, postgres::Error> {
     let file = ParsedFile::parse(m.text.as_bytes());
-    let stmts: Vec<(usize, &str)> = file
-        .stmts
-        .iter()
-        .map(|s| (s.line, file.stmt_text(s)))
-        .filter(|(_, sql)| !sql.trim().is_empty())
-        .collect();
-    let wrapped = match m.tx {
-        TxMode::Wrapped(_) | TxMode::Unknown => true,
-        TxMode::Implicit => stmts.len() > 1,
-        TxMode::None => false,
-    };
+    let stmts = statements(&file);
+    let wrapped = wrapped(m.tx, stmts.len());
     let ran = match m.tx {
         TxMode::Wrapped(tool) => format!("in one transaction ({tool})"),
         TxMode::Unknown => "in one transaction (assumed)".to_string(),
@@ -331,12 +371,22 @@ fn trace_one(
     // When each lock held now was taken (by line).
     let mut taken: HashMap<(u32, String), usize> = HashMap::new();
     for (line, sql) in stmts {
-        let alone = !wrapped && needs_own_transaction(sql);
+        let mut alone = !wrapped && needs_own_transaction(sql);
         if !wrapped && !alone {
             client.batch_execute("BEGIN")?;
         }
-        let start = Instant::now();
-        let result = client.batch_execute(sql);
+        let mut start = Instant::now();
+        let mut result = client.batch_execute(sql);
+        // A statement the tool runs on its own that refuses the transaction
+        // migguard opened to read its locks (a DO block that commits, and
+        // whatever the word list above misses): nothing of it happened, so
+        // it runs again on its own, as the tool runs it.
+        if !wrapped && !alone && refuses_transaction(&result) {
+            client.batch_execute("ROLLBACK")?;
+            alone = true;
+            start = Instant::now();
+            result = client.batch_execute(sql);
+        }
         // Milliseconds to the microsecond.
         let millis = (start.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0;
         let mut st = StatementTrace {
