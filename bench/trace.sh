@@ -5,7 +5,10 @@
 #   - cold: no base state cached (the created migrations are replayed, and
 #     their state cached for next time), the initdb template cached;
 #   - warm: the cluster starts from the cached base state;
-#   - parity on the same repository, for comparison (it replays everything).
+#   - parity on the same repository: cold (no base state: both databases
+#     replay all 270 migrations, and the state of the 269 committed ones is
+#     cached), then warm (both databases start from the cached state of the
+#     committed migrations and apply the staged one).
 #
 #   bash bench/trace.sh [RUNS]
 #
@@ -34,4 +37,7 @@ echo "warm:"; MIGGUARD_TRACE=1 "$bin" trace -q --format json 2>&1 >/dev/null | g
 du -sh "$MIGGUARD_CACHE_DIR"/* || true
 python3 "$root/bench/timeit.py" --runs "$runs" --warmup 1 --expect-code 0 --label "migguard trace, cold (no base state cached)" -- sh -c "rm -rf \"$MIGGUARD_CACHE_DIR\"/*-base-*; exec \"$bin\" trace"
 python3 "$root/bench/timeit.py" --runs "$runs" --warmup 1 --expect-code 0 --label "migguard trace, warm (base state cached)" -- "$bin" trace
-python3 "$root/bench/timeit.py" --runs "$runs" --warmup 1 --expect-code 0 --label "migguard parity (same repository)" -- "$bin" parity
+echo "parity, cold:"; rm -rf "$MIGGUARD_CACHE_DIR"/*-base-*; MIGGUARD_TRACE=1 "$bin" parity -q 2>&1 >/dev/null | grep 'ms\]' || true
+echo "parity, warm:"; MIGGUARD_TRACE=1 "$bin" parity -q 2>&1 >/dev/null | grep 'ms\]' || true
+python3 "$root/bench/timeit.py" --runs "$runs" --warmup 1 --expect-code 0 --label "migguard parity, cold (no base state cached)" -- sh -c "rm -rf \"$MIGGUARD_CACHE_DIR\"/*-base-*; exec \"$bin\" parity"
+python3 "$root/bench/timeit.py" --runs "$runs" --warmup 1 --expect-code 0 --label "migguard parity, warm (base states cached)" -- "$bin" parity

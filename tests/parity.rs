@@ -572,3 +572,165 @@ fn a_failing_up_in_a_round_trip_is_blamed_on_the_up() {
     );
     assert!(f[0].3.contains("HINT: "), "{f:?}");
 }
+
+// --- base states ---------------------------------------------------------
+
+/// The JSON report and exit code of `migguard parity ARGS` in `g` with its
+/// cache in `cache`.
+fn parity_cached(g: &GitRepo, args: &[&str], cache: &std::path::Path) -> (i32, serde_json::Value) {
+    let out = g
+        .migguard()
+        .args(["parity", "--format", "json"])
+        .args(args)
+        .env("MIGGUARD_CACHE_DIR", cache)
+        .timeout(Duration::from_secs(120))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let doc: serde_json::Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {err}"));
+    (out.status.code().unwrap_or(-1), doc)
+}
+
+fn notes_of(doc: &serde_json::Value) -> Vec<String> {
+    doc["summary"]["notes"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|n| n.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn parity_starts_from_the_cached_state_of_the_committed_migrations() {
+    if !have_postgres() {
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let g = repo(VIEW);
+    g.add_migration(
+        "20240102000000_teams",
+        "CREATE TABLE \"teams\" (\"id\" bigint PRIMARY KEY);\n",
+    );
+    g.commit_all("base");
+    let (code, first) = parity_cached(&g, &[], cache.path());
+    assert_eq!(code, 0, "{first:#}");
+    assert_eq!(
+        notes_of(&first),
+        [
+            "parity (database A): the 2 committed migration(s) were replayed and their state cached",
+            "parity (database B, views left out): the 2 committed migration(s) were replayed and their state cached",
+        ]
+    );
+    let (code, second) = parity_cached(&g, &[], cache.path());
+    assert_eq!(code, 0, "{second:#}");
+    assert_eq!(
+        notes_of(&second),
+        [
+            "parity (database A): the 2 committed migration(s) came from the cached base state",
+            "parity (database B, views left out): the 2 committed migration(s) came from the cached base state",
+        ]
+    );
+    // A migration being written (not committed) is applied on top of the
+    // cached state, every run, and judged: it changes the view, the
+    // generated file does not.
+    g.add_migration(
+        "20240201000000_view",
+        "DROP VIEW IF EXISTS \"customer_names\";\nCREATE VIEW \"customer_names\" AS SELECT \"id\" FROM \"customers\";\n",
+    );
+    for _ in 0..2 {
+        let (code, doc) = parity_cached(&g, &[], cache.path());
+        assert_eq!(code, 1, "{doc:#}");
+        assert!(
+            notes_of(&doc)[0]
+                .ends_with("the 2 committed migration(s) came from the cached base state"),
+            "{doc:#}"
+        );
+        let messages: Vec<&str> = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["message"].as_str())
+            .collect();
+        assert_eq!(messages.len(), 1, "{doc:#}");
+        assert!(messages[0].contains("other columns"), "{doc:#}");
+    }
+}
+
+#[test]
+fn an_atlas_txmode_none_file_applies_statement_by_statement() {
+    if !have_postgres() {
+        return;
+    }
+    let g = GitRepo::new();
+    g.write(
+        ".migguard.yaml",
+        "migrations:\n  dir: migrations\n  format: atlas\nviews:\n  generated: views.sql\n",
+    );
+    g.write(
+        "migrations/20240101000000_init.sql",
+        "CREATE TABLE users (id bigint PRIMARY KEY, email text);\nCREATE VIEW user_emails AS SELECT id, email FROM users;\n",
+    );
+    // As one query, PostgreSQL would refuse the concurrent build inside
+    // the implicit transaction; Atlas runs this file statement by statement.
+    g.write(
+        "migrations/20240102000000_index.sql",
+        "-- atlas:txmode none\n\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);\nCREATE INDEX CONCURRENTLY users_id_email_idx ON users (id, email);\n",
+    );
+    g.write(
+        "views.sql",
+        "CREATE VIEW user_emails AS SELECT id, email FROM users;\n",
+    );
+    let (code, f, err) = parity(&g, &[]);
+    assert_eq!((code, f.len()), (0, 0), "{f:?} {err}");
+    // A statement that fails there is named by its own line.
+    g.write(
+        "migrations/20240102000000_index.sql",
+        "-- atlas:txmode none\n\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);\nCREATE INDEX CONCURRENTLY users_x_idx ON users (x);\n",
+    );
+    let (code, f, err) = parity(&g, &[]);
+    assert_eq!(code, 1, "{err}");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].2, Some(4), "{f:?}");
+    assert!(f[0].3.contains("column \"x\" does not exist"), "{f:?}");
+}
+
+#[test]
+fn round_trips_start_from_the_cached_state_of_the_base() {
+    if !have_postgres() {
+        return;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let g = with_new_migration(
+        EMAILS_UP,
+        Some("DROP TABLE \"emails\";\nALTER TABLE \"customers\" DROP CONSTRAINT \"customers_name_check\";\nALTER TABLE \"customers\" DROP COLUMN \"email\";\n"),
+    );
+    let args = ["--roundtrip", "--base", "base"];
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let (code, doc) = parity_cached(&g, &args, cache.path());
+        assert_eq!(code, 1, "{doc:#}");
+        let rules: Vec<&str> = doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|f| f["rule"].as_str())
+            .collect();
+        assert_eq!(rules, ["down-roundtrip"], "{doc:#}");
+        seen.push(
+            notes_of(&doc)
+                .into_iter()
+                .find(|n| n.starts_with("parity --roundtrip"))
+                .unwrap_or_else(|| panic!("{doc:#}")),
+        );
+    }
+    assert_eq!(
+        seen,
+        [
+            "parity --roundtrip: the 1 migration(s) on the base were replayed and their state cached",
+            "parity --roundtrip: the 1 migration(s) on the base came from the cached base state",
+        ]
+    );
+}

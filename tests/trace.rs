@@ -432,8 +432,9 @@ fn a_corrupted_base_state_is_rebuilt() {
     trace_in(&g, cache.path());
     let states = base_states(cache.path());
     assert_eq!(states.len(), 1);
-    // The control file says where the server stopped: without it, nothing starts.
-    std::fs::write(states[0].join("global/pg_control"), b"garbage").unwrap();
+    // A state cut short (a disk that filled up): nothing starts from it.
+    let bytes = std::fs::read(&states[0]).unwrap();
+    std::fs::write(&states[0], &bytes[..bytes.len() / 2]).unwrap();
     let r = trace_in(&g, cache.path());
     assert!(
         has_note(
@@ -538,4 +539,133 @@ fn txmode_none_files_run_statement_by_statement_as_atlas_runs_them() {
     assert!(st["error"].is_null(), "{r:#}");
     assert_eq!(st["in_transaction"], false);
     assert_eq!(statement(&r, 0, 5)["in_transaction"], true);
+}
+
+/// The databases of `server` whose names start with `prefix`.
+fn databases(client: &mut postgres::Client, prefix: &str) -> Vec<String> {
+    client
+        .query(
+            "SELECT datname::text FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1",
+            &[&prefix],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+#[test]
+fn a_dev_url_server_keeps_base_states_only_when_asked() {
+    if !have_postgres() {
+        return;
+    }
+    let cluster = migguard::Cluster::start().unwrap();
+    let mut admin = cluster.server().connect("postgres").unwrap();
+    let url = format!(
+        "postgres:///postgres?user=postgres&host={}",
+        cluster.socket_dir().display()
+    );
+    let g = repo(&[("20240101000000_base.sql", BASE)], &[REWRITE]);
+    let run = |extra: &[&str]| {
+        let mut args = vec!["trace", "--dev-url", url.as_str()];
+        args.extend(extra);
+        report(&g, &args, None)
+    };
+    // Not asked: nothing stays on the server.
+    let r = run(&[]);
+    assert_eq!(
+        findings(&r),
+        [("table-rewrite".to_string(), 2, true)],
+        "{r:#}"
+    );
+    assert!(
+        has_note(&r, "trace: the 1 created migration(s) were replayed (no base-state cache on a --dev-url server without --server-cache)"),
+        "{r:#}"
+    );
+    assert_eq!(databases(&mut admin, "migguard_base"), Vec::<String>::new());
+    assert_eq!(
+        databases(&mut admin, "migguard_trace"),
+        Vec::<String>::new()
+    );
+    // Four states of other bases, used long ago.
+    for i in 1..=4 {
+        admin
+            .batch_execute(&format!(
+                "CREATE DATABASE migguard_base_old{i} TEMPLATE template0"
+            ))
+            .unwrap();
+        admin
+            .batch_execute(&format!(
+                "COMMENT ON DATABASE migguard_base_old{i} IS 'migguard base state, used {i}'"
+            ))
+            .unwrap();
+    }
+    // Asked: a template database keeps the base state, the least recently
+    // used one goes, and the next run starts from it.
+    let r = run(&["--server-cache"]);
+    assert!(
+        has_note(
+            &r,
+            "trace: the 1 created migration(s) were replayed and their state cached"
+        ),
+        "{r:#}"
+    );
+    let states = databases(&mut admin, "migguard_base");
+    assert_eq!(states.len(), 4, "{states:?}");
+    let (old, kept): (Vec<String>, Vec<String>) = states
+        .iter()
+        .cloned()
+        .partition(|d| d.starts_with("migguard_base_old"));
+    assert_eq!(
+        old,
+        [
+            "migguard_base_old2",
+            "migguard_base_old3",
+            "migguard_base_old4"
+        ]
+    );
+    let r = run(&["--server-cache"]);
+    assert!(
+        has_note(
+            &r,
+            "trace: the 1 created migration(s) came from the cached base state"
+        ),
+        "{r:#}"
+    );
+    assert_eq!(
+        findings(&r),
+        [("table-rewrite".to_string(), 2, true)],
+        "{r:#}"
+    );
+    // A template some session is connected to cannot be copied: the base
+    // is replayed, nothing is dropped, and the named database is untouched.
+    admin
+        .batch_execute(&format!(
+            "ALTER DATABASE \"{}\" ALLOW_CONNECTIONS true",
+            kept[0]
+        ))
+        .unwrap();
+    let holder = cluster.server().connect(&kept[0]).unwrap();
+    let r = run(&["--server-cache"]);
+    assert!(
+        has_note(
+            &r,
+            "trace: the 1 created migration(s) were replayed and their state cached"
+        ),
+        "{r:#}"
+    );
+    drop(holder);
+    assert_eq!(databases(&mut admin, "migguard_base"), states);
+    assert_eq!(
+        databases(&mut admin, "migguard_trace"),
+        Vec::<String>::new()
+    );
+    let tables: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 0);
 }

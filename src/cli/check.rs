@@ -34,6 +34,12 @@ pub struct CheckArgs {
     /// docker://postgres/15/dev for --trace; implies --trace
     #[arg(long, value_name = "URL", conflicts_with = "all")]
     dev_url: Option<String>,
+    /// With --dev-url: keep base states (what the migrations before the
+    /// new ones build) on that server as template databases named
+    /// migguard_base_*, so the next run applies only what was added; the
+    /// 4 most recently used stay there
+    #[arg(long, requires = "dev_url")]
+    server_cache: bool,
 }
 
 pub fn run(global: &Global, args: &CheckArgs) -> Result<ExitStatus> {
@@ -50,7 +56,7 @@ pub fn run(global: &Global, args: &CheckArgs) -> Result<ExitStatus> {
     // printed.
     let mut report = {
         let db = std::cell::OnceCell::new();
-        let tracer = super::lazy_tracer(args.dev_url.as_deref(), &db);
+        let tracer = super::lazy_tracer(args.dev_url.as_deref(), args.server_cache, &db);
         let tracing = args.trace || args.dev_url.is_some();
         check::run(
             &settings,

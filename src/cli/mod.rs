@@ -18,6 +18,7 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::config::{Overrides, Settings};
+use crate::devdb::base::Source;
 use crate::error::{Error, ExitStatus, Result};
 use crate::migrations::{DirFormat, DiskDir};
 use crate::report::{FailOn, Format, Report};
@@ -288,11 +289,11 @@ fn disk_sum(
 }
 
 /// The PostgreSQL a database-backed command uses: `--dev-url` (a server,
-/// or `docker://` with the `docker` feature), else a throwaway local
-/// cluster; started on first use and stopped (scratch databases dropped)
-/// when dropped.
+/// or `docker://` with the `docker` feature), else throwaway local
+/// clusters; a container is stopped when dropped.
 pub(crate) enum DevDb {
-    Cluster(crate::devdb::Cluster),
+    /// Throwaway local clusters, started by each check as it needs them.
+    Local,
     Url(crate::devdb::Server),
     #[cfg(feature = "docker")]
     Docker(crate::devdb::docker::Docker),
@@ -310,41 +311,45 @@ impl DevDb {
                 "{url}: this migguard was built without the `docker` feature; pass --dev-url postgres://user@host:port/db, or no --dev-url for a throwaway local cluster"
             ))),
             Some(url) => Ok(DevDb::Url(crate::devdb::Server::from_url(url)?)),
-            None => Ok(DevDb::Cluster(crate::devdb::Cluster::start()?)),
+            None => Ok(DevDb::Local),
         }
     }
 
-    pub(crate) fn server(&self) -> crate::devdb::Server {
-        match self {
-            DevDb::Cluster(c) => c.server(),
+    /// Where the checks get their databases; `server_cache`: keep base
+    /// states on a `--dev-url` server (`--server-cache`).
+    pub(crate) fn source(&self, server_cache: bool) -> Source {
+        let server = match self {
+            DevDb::Local => return Source::Local,
             DevDb::Url(s) => s.clone(),
             #[cfg(feature = "docker")]
             DevDb::Docker(d) => d.server(),
+        };
+        Source::Server {
+            server: Box::new(server),
+            cache: server_cache,
         }
     }
 }
 
-/// A tracer for `check::run` that starts its PostgreSQL only when a
-/// directory has a new migration to trace: with `--dev-url`, once for the
-/// whole run (a scratch database per directory); without, a throwaway
-/// cluster per directory that starts from the directory's cached base
-/// state.
+/// A tracer for `check::run` that reaches its PostgreSQL only when a
+/// directory has a new migration to trace: with `--dev-url`, one server
+/// for the whole run (a scratch database per directory); without, a
+/// throwaway cluster per directory. Either starts from the directory's
+/// cached base state where there is one.
 pub(crate) fn lazy_tracer<'a>(
     dev_url: Option<&'a str>,
+    server_cache: bool,
     db: &'a std::cell::OnceCell<DevDb>,
 ) -> impl Fn(&[crate::devdb::trace::Migration]) -> Result<crate::devdb::trace::TraceRun> + 'a {
     move |plan| {
-        if dev_url.is_none() {
-            return crate::devdb::trace::run_cached(plan);
-        }
-        let server = match db.get() {
-            Some(db) => db.server(),
+        let source = match db.get() {
+            Some(db) => db.source(server_cache),
             None => {
                 let started = DevDb::start(dev_url)?;
-                db.get_or_init(|| started).server()
+                db.get_or_init(|| started).source(server_cache)
             }
         };
-        crate::devdb::trace::run(&server, plan)
+        crate::devdb::trace::run(&source, plan)
     }
 }
 

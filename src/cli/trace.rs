@@ -24,6 +24,12 @@ pub struct TraceArgs {
     /// docker://postgres/15/dev; default: a throwaway local cluster
     #[arg(long, value_name = "URL")]
     dev_url: Option<String>,
+    /// With --dev-url: keep base states (what the migrations before the
+    /// new ones build) on that server as template databases named
+    /// migguard_base_*, so the next run applies only what was added; the
+    /// 4 most recently used stay there
+    #[arg(long, requires = "dev_url")]
+    server_cache: bool,
 }
 
 pub fn run(global: &Global, args: &TraceArgs) -> Result<ExitStatus> {
@@ -46,7 +52,7 @@ pub fn run(global: &Global, args: &TraceArgs) -> Result<ExitStatus> {
     // The database is removed before the report is printed.
     let report = {
         let db = std::cell::OnceCell::new();
-        let tracer = super::lazy_tracer(args.dev_url.as_deref(), &db);
+        let tracer = super::lazy_tracer(args.dev_url.as_deref(), args.server_cache, &db);
         check::run(&settings, &git, &options, &selection, Some(&tracer))?
     };
     global.emit("trace", &report)

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::{forget, on_interrupt, trace, Server};
+use super::{forget, on_interrupt, pack, trace, Server};
 use crate::error::{Error, Result};
 
 /// Empty databases every throwaway cluster has ready: parity's A and B, and
@@ -55,6 +55,9 @@ fn evict_base_states(root: &Path, tag: &str) {
     let Ok(entries) = std::fs::read_dir(root) else {
         return;
     };
+    let remove = |path: &Path| {
+        let _ = std::fs::remove_file(path).or_else(|_| std::fs::remove_dir_all(path));
+    };
     let mut states: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
     for e in entries.flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
@@ -65,10 +68,16 @@ fn evict_base_states(root: &Path, tag: &str) {
                 .and_then(|m| m.modified())
                 .is_ok_and(|t| t.elapsed().is_ok_and(|d| d > Duration::from_secs(3600)));
             if old {
-                let _ = std::fs::remove_dir_all(&path);
+                remove(&path);
             }
         } else if name.starts_with(&format!("{tag}-base-")) {
-            let used = std::fs::metadata(path.join("PG_VERSION"))
+            // A state is one file; folders are states of older versions.
+            let marker = if path.is_dir() {
+                path.join("PG_VERSION")
+            } else {
+                path.clone()
+            };
+            let used = std::fs::metadata(marker)
                 .and_then(|m| m.modified())
                 .unwrap_or(std::time::UNIX_EPOCH);
             states.push((used, path));
@@ -76,8 +85,13 @@ fn evict_base_states(root: &Path, tag: &str) {
     }
     states.sort_by_key(|s| std::cmp::Reverse(s.0));
     for (_, path) in states.into_iter().skip(BASE_STATES) {
-        let _ = std::fs::remove_dir_all(path);
+        remove(&path);
     }
+}
+
+/// The file of the base state `key` of the binaries `tag`.
+fn state_path(root: &Path, tag: &str, key: &str) -> PathBuf {
+    root.join(format!("{tag}-base-{key}.state"))
 }
 
 /// Bumped whenever what a template holds changes.
@@ -278,26 +292,26 @@ impl Cluster {
             .and_then(|t| t.file_name().map(|n| n.to_string_lossy().into_owned()));
         if let (Some(root), Some(tag)) = (cache_root(), tag) {
             for (i, key) in keys.iter().enumerate().rev() {
-                let state = root.join(format!("{tag}-base-{key}"));
-                if !state.join("PG_VERSION").is_file() {
+                let state = state_path(&root, &tag, key);
+                let Ok(file) = std::fs::File::open(&state) else {
                     continue;
-                }
-                trace("copy the cached base state");
-                if copy_tree(&state, &cluster.data(), cluster.user).is_ok()
+                };
+                trace("unpack the cached base state");
+                if pack::unpack(&file, &cluster.data(), cluster.user).is_ok()
                     && cluster.run_server().is_ok()
                     && cluster.server().connect(BASE_DB).is_ok()
                 {
                     // Used now: the newest to evict last.
-                    let _ = std::fs::File::open(state.join("PG_VERSION"))
-                        .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+                    let _ = file.set_modified(std::time::SystemTime::now());
                     cluster.base_tag = Some((root, tag));
                     cluster.prepared = false;
                     return Ok((cluster, i + 1));
                 }
                 // A broken state: forget it, start clean.
+                super::refuse_if_interrupted()?;
                 cluster.stop(false);
                 let _ = std::fs::remove_dir_all(cluster.data());
-                let _ = std::fs::remove_dir_all(&state);
+                let _ = std::fs::remove_file(&state);
             }
             cluster.base_tag = Some((root, tag));
         }
@@ -349,15 +363,14 @@ impl Cluster {
         let key = key.to_string();
         self.saving = Some(std::thread::spawn(move || {
             if std::fs::create_dir_all(&root).is_ok() {
-                let state = root.join(format!("{tag}-base-{key}"));
+                // Packed under a temporary name, then renamed: a state is
+                // complete or absent.
                 if let Ok(tmp) = tempfile::Builder::new()
                     .prefix(&format!("{tag}-base.tmp-"))
-                    .tempdir_in(&root)
+                    .tempfile_in(&root)
                 {
-                    let staged = tmp.path().join("data");
-                    if copy_tree(&aside, &staged, None).is_ok() {
-                        let _ = std::fs::remove_dir_all(&state);
-                        let _ = std::fs::rename(&staged, &state);
+                    if pack::pack(&aside, tmp.as_file()).is_ok() {
+                        let _ = tmp.persist(state_path(&root, &tag, &key));
                     }
                 }
                 evict_base_states(&root, &tag);
@@ -448,6 +461,7 @@ impl Cluster {
     }
 
     fn initdb(&self) -> Result<()> {
+        super::refuse_if_interrupted()?;
         trace("initdb");
         let out = self
             .command("initdb")
@@ -530,6 +544,7 @@ impl Cluster {
     }
 
     fn run_server(&mut self) -> Result<()> {
+        super::refuse_if_interrupted()?;
         trace("start postgres");
         let mut command = self.command("postgres");
         command.arg("-D").arg(self.data()).arg("-k").arg(&self.dir);
@@ -651,9 +666,15 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let now = std::time::SystemTime::now();
         for i in 0..6u64 {
-            let d = tmp.path().join(format!("pg-template-x-base-{i}"));
-            std::fs::create_dir_all(&d).unwrap();
-            let f = std::fs::File::create(d.join("PG_VERSION")).unwrap();
+            // The oldest is a folder, as older versions kept states.
+            let f = if i == 0 {
+                let d = tmp.path().join(format!("pg-template-x-base-{i}"));
+                std::fs::create_dir_all(&d).unwrap();
+                std::fs::File::create(d.join("PG_VERSION")).unwrap()
+            } else {
+                std::fs::File::create(tmp.path().join(format!("pg-template-x-base-{i}.state")))
+                    .unwrap()
+            };
             f.set_modified(now - Duration::from_secs(100 * (6 - i)))
                 .unwrap();
         }
@@ -667,10 +688,10 @@ mod tests {
         assert_eq!(
             left,
             [
-                "pg-template-x-base-2",
-                "pg-template-x-base-3",
-                "pg-template-x-base-4",
-                "pg-template-x-base-5",
+                "pg-template-x-base-2.state",
+                "pg-template-x-base-3.state",
+                "pg-template-x-base-4.state",
+                "pg-template-x-base-5.state",
                 "pg-template-y-base-0"
             ]
         );

@@ -2,9 +2,11 @@
 //! zero-setup default) or a server named by `--dev-url`, scratch databases
 //! that are always dropped, and URLs that are never printed with a password.
 
+pub mod base;
 mod cluster;
 #[cfg(feature = "docker")]
 pub mod docker;
+mod pack;
 pub mod parity;
 pub mod roundtrip;
 pub mod trace;
@@ -96,11 +98,25 @@ pub fn interrupted() -> bool {
 pub(crate) fn on_interrupt(undo: Cleanup) -> u64 {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    cleanups()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push((id, undo));
+    let mut pending = cleanups().lock().unwrap_or_else(|e| e.into_inner());
+    // Read under the lock the handler takes after setting the flag: work
+    // registered after the handler ran is undone at once, by its own thread
+    // (a cluster a worker thread was starting when the interrupt came).
+    if interrupted() {
+        drop(pending);
+        undo();
+    } else {
+        pending.push((id, undo));
+    }
     id
+}
+
+/// An error when an interrupt arrived: nothing new is started after it.
+pub(crate) fn refuse_if_interrupted() -> Result<()> {
+    if interrupted() {
+        return Err(Error::Database("interrupted".into()));
+    }
+    Ok(())
 }
 
 pub(crate) fn forget(id: u64) {
@@ -232,6 +248,25 @@ impl Server {
                 ticket: None,
             });
         }
+        let mut admin = self.admin()?;
+        self.scratch_with(&mut admin, label, "template0")?
+            .map_err(|e| {
+                Error::Database(format!(
+                    "cannot create a scratch database on {}: {e}",
+                    self.shown
+                ))
+            })
+    }
+
+    /// A new scratch database, a copy of `template`, created through
+    /// `admin`; dropped when the guard is dropped. The inner error is
+    /// PostgreSQL's refusal to create it; the outer one an interrupt.
+    fn scratch_with(
+        &self,
+        admin: &mut postgres::Client,
+        label: &str,
+        template: &str,
+    ) -> Result<std::result::Result<Scratch, postgres::Error>> {
         static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -239,26 +274,23 @@ impl Server {
             .unwrap_or(0);
         let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let name = format!("migguard_{label}_{}_{nanos}_{n}", std::process::id());
-        let mut admin = self.admin()?;
-        admin
-            .batch_execute(&format!("CREATE DATABASE \"{name}\" TEMPLATE template0"))
-            .map_err(|e| {
-                Error::Database(format!(
-                    "cannot create a scratch database on {}: {e}",
-                    self.shown
-                ))
-            })?;
+        refuse_if_interrupted()?;
+        if let Err(e) = admin.batch_execute(&format!(
+            "CREATE DATABASE \"{name}\" TEMPLATE \"{template}\""
+        )) {
+            return Ok(Err(e));
+        }
         let server = Arc::new(self.clone());
         let ticket = {
             let server = server.clone();
             let name = name.clone();
             on_interrupt(Box::new(move || drop_database(&server, &name)))
         };
-        Ok(Scratch {
+        Ok(Ok(Scratch {
             server,
             name,
             ticket: Some(ticket),
-        })
+        }))
     }
 }
 

@@ -3,8 +3,9 @@
 //! Database A gets every migration in order; database B gets every migration
 //! with its VIEW statements stripped (a migration left empty is skipped), then
 //! the generated views file. Both are prepared in parallel, each migration
-//! applied as golang-migrate does (the whole file as one multi-statement
-//! execution). Then, for every view in either database, the columns
+//! applied as its tool runs it (in one transaction, or statement by
+//! statement), the committed ones from a cached base state when there is
+//! one (see `super::base`). Then, for every view in either database, the columns
 //! (`information_schema.columns`: name, position, data type, udt name) and
 //! `pg_get_viewdef` must match.
 
@@ -13,15 +14,18 @@ use std::collections::BTreeMap;
 
 use sqlparser::ast::{ObjectType, Statement};
 
-use super::Server;
+use super::base::{BaseDb, Source};
 use crate::error::{Error, Result};
 use crate::findings::Finding;
+use crate::migrations::TxMode;
 use crate::sql::ParsedFile;
 
-/// One SQL file to apply: its repository path and bytes.
+/// One SQL file to apply: its repository path, bytes, and how its tool
+/// runs it.
 pub struct SqlFile {
     pub path: String,
     pub bytes: Vec<u8>,
+    pub tx: TxMode,
 }
 
 fn is_view_statement(file: &ParsedFile, stmt: &crate::sql::Stmt) -> bool {
@@ -69,18 +73,52 @@ fn strip_views(bytes: &[u8]) -> Option<String> {
     (kept > 0).then(|| String::from_utf8_lossy(&text).into_owned())
 }
 
-/// Applies one migration; on failure, finds the statement PostgreSQL refused
-/// (re-running the file statement by statement in a transaction that is rolled
-/// back) and returns a finding naming the file, line and error.
+/// Applies `sql` (the text of `file`, or a part of it) as the file's tool
+/// runs it: in one transaction, or statement by statement (an atlas
+/// `txmode none` file with `CREATE INDEX CONCURRENTLY` fails as one
+/// query). On failure, finds the statement PostgreSQL refused (re-running a
+/// one-transaction file statement by statement in a transaction that is
+/// rolled back) and returns a finding naming the file, line and error.
 pub(super) fn apply(
     client: &mut postgres::Client,
-    path: &str,
+    file: &SqlFile,
     sql: &str,
     what: &str,
 ) -> Option<Finding> {
-    let err = client.batch_execute(sql).err()?;
-    // PostgreSQL's own words, with its DETAIL and HINT lines.
-    let message = |e: &postgres::Error| match e.as_db_error() {
+    let path = file.path.as_str();
+    let parsed = ParsedFile::parse(sql.as_bytes());
+    let stmts = super::trace::statements(&parsed);
+    let err = if super::trace::wrapped(file.tx, stmts.len()) {
+        client.batch_execute(sql).err()?
+    } else {
+        let failed = stmts
+            .iter()
+            .find_map(|(line, text)| client.batch_execute(text).err().map(|e| (*line, e)));
+        let (line, e) = failed?;
+        let span = parsed
+            .stmts
+            .iter()
+            .find(|s| s.line == line)
+            .map_or(0..0, |s| s.span.clone());
+        return Some(refusal(path, what, line, span, &message(&e)));
+    };
+    let mut located = None;
+    if client.batch_execute("BEGIN").is_ok() {
+        for stmt in &parsed.stmts {
+            if let Err(e) = client.batch_execute(parsed.stmt_text(stmt)) {
+                located = Some((stmt.line, stmt.span.clone(), message(&e)));
+                break;
+            }
+        }
+        let _ = client.batch_execute("ROLLBACK");
+    }
+    let (line, span, msg) = located.unwrap_or((1, 0..0, message(&err)));
+    Some(refusal(path, what, line, span, &msg))
+}
+
+/// PostgreSQL's own words, with its DETAIL and HINT lines.
+fn message(e: &postgres::Error) -> String {
+    match e.as_db_error() {
         Some(d) => {
             let mut m = d.message().to_string();
             if let Some(detail) = d.detail() {
@@ -92,30 +130,25 @@ pub(super) fn apply(
             m
         }
         None => e.to_string(),
-    };
-    let file = ParsedFile::parse(sql.as_bytes());
-    let mut located = None;
-    if client.batch_execute("BEGIN").is_ok() {
-        for stmt in &file.stmts {
-            if let Err(e) = client.batch_execute(file.stmt_text(stmt)) {
-                located = Some((stmt.line, stmt.span.clone(), message(&e)));
-                break;
-            }
-        }
-        let _ = client.batch_execute("ROLLBACK");
     }
-    let (line, span, msg) = located.unwrap_or((1, 0..0, message(&err)));
-    Some(
-        Finding::new(
-            RULE.name,
-            RULE.default_severity,
-            path,
-            format!("{what} fails on PostgreSQL at line {line}: {msg}"),
-        )
-        .at(line, span)
-        .label("PostgreSQL refused this statement")
-        .help("fix the migration so it applies on an empty database, in order"),
+}
+
+fn refusal(
+    path: &str,
+    what: &str,
+    line: usize,
+    span: std::ops::Range<usize>,
+    msg: &str,
+) -> Finding {
+    Finding::new(
+        RULE.name,
+        RULE.default_severity,
+        path,
+        format!("{what} fails on PostgreSQL at line {line}: {msg}"),
     )
+    .at(line, span)
+    .label("PostgreSQL refused this statement")
+    .help("fix the migration so it applies on an empty database, in order")
 }
 
 type Columns = BTreeMap<String, Vec<(i32, String, String, String)>>;
@@ -146,51 +179,93 @@ fn catalog(
     Ok((columns, defs))
 }
 
-/// Runs parity on `server`. `views_path` is where the generated views live
-/// (findings about a view point at its `CREATE VIEW` there).
-pub fn run(server: &Server, migrations: &[SqlFile], views: &SqlFile) -> Result<Vec<Finding>> {
-    super::trace("create scratch databases");
-    let a = server.scratch("a")?;
-    let b = server.scratch("b")?;
-    super::trace("apply migrations");
+/// A database that holds `files` (each with the text to apply), the first
+/// `stable` of them from a cached base state when there is one (keyed by
+/// `tag`, the path and the text), the rest applied; and the finding of the
+/// first that fails, after which nothing more is applied.
+fn build(
+    source: &Source,
+    label: &str,
+    tag: &str,
+    files: &[(&SqlFile, String)],
+    stable: usize,
+    what: &str,
+) -> Result<(BaseDb, postgres::Client, Option<Finding>)> {
+    let names: Vec<String> = files[..stable]
+        .iter()
+        .map(|(f, _)| format!("{tag}{}", f.path))
+        .collect();
+    let keys = super::base_keys(
+        names
+            .iter()
+            .zip(files)
+            .map(|(n, (_, text))| (n.as_str(), text.as_bytes())),
+    );
+    let mut failed = None;
+    let (db, mut client) = super::base::prepare(source, &keys, label, |client, range| {
+        failed = files[range]
+            .iter()
+            .find_map(|(f, text)| apply(client, f, text, what));
+        Ok(failed.is_none())
+    })?;
+    if failed.is_none() {
+        failed = files[stable..]
+            .iter()
+            .find_map(|(f, text)| apply(&mut client, f, text, what));
+    }
+    Ok((db, client, failed))
+}
+
+/// Runs parity: database A gets `migrations`, database B the same with
+/// their views left out, then `views` (where the generated views live:
+/// findings about a view point at its `CREATE VIEW` there). The first
+/// `stable` migrations (the committed ones) come from cached base states
+/// where there are some, and their states are cached. Returns the findings
+/// and what the summary says about the base states.
+pub fn run(
+    source: &Source,
+    migrations: &[SqlFile],
+    stable: usize,
+    views: &SqlFile,
+) -> Result<(Vec<Finding>, Vec<String>)> {
+    let all: Vec<(&SqlFile, String)> = migrations
+        .iter()
+        .map(|m| (m, String::from_utf8_lossy(&m.bytes).into_owned()))
+        .collect();
+    let stripped: Vec<(&SqlFile, String)> = migrations
+        .iter()
+        .filter_map(|m| strip_views(&m.bytes).map(|sql| (m, sql)))
+        .collect();
+    let stable_b = migrations[..stable]
+        .iter()
+        .filter(|m| stripped.iter().any(|(s, _)| std::ptr::eq(*s, *m)))
+        .count();
+    super::trace("prepare databases A and B");
     let (ra, rb) = std::thread::scope(|scope| {
-        let ta = scope.spawn(|| -> Result<Option<Finding>> {
-            let mut client = a.connect()?;
-            for m in migrations {
-                if let Some(f) = apply(
-                    &mut client,
-                    &m.path,
-                    &String::from_utf8_lossy(&m.bytes),
-                    "this migration",
-                ) {
-                    return Ok(Some(f));
-                }
-            }
+        let ta = scope.spawn(|| {
+            let built = build(source, "a", "", &all, stable, "this migration")?;
             super::trace("database A ready");
-            Ok(None)
+            Ok(built)
         });
-        let tb = scope.spawn(|| -> Result<Option<Finding>> {
-            let mut client = b.connect()?;
-            for m in migrations {
-                if let Some(sql) = strip_views(&m.bytes) {
-                    if let Some(f) = apply(
-                        &mut client,
-                        &m.path,
-                        &sql,
-                        "this migration (views left out)",
-                    ) {
-                        return Ok(Some(f));
-                    }
-                }
-            }
-            let f = apply(
-                &mut client,
-                &views.path,
-                &String::from_utf8_lossy(&views.bytes),
-                "the generated views file",
-            );
+        let tb = scope.spawn(|| -> Result<_> {
+            let (db, mut client, failed) = build(
+                source,
+                "b",
+                "views left out: ",
+                &stripped,
+                stable_b,
+                "this migration (views left out)",
+            )?;
+            let failed = failed.or_else(|| {
+                apply(
+                    &mut client,
+                    views,
+                    &String::from_utf8_lossy(&views.bytes),
+                    "the generated views file",
+                )
+            });
             super::trace("database B ready");
-            Ok(f)
+            Ok((db, client, failed))
         });
         (
             ta.join()
@@ -199,14 +274,25 @@ pub fn run(server: &Server, migrations: &[SqlFile], views: &SqlFile) -> Result<V
                 .unwrap_or_else(|_| Err(Error::Internal("database B's worker panicked".into()))),
         )
     });
-    let (fa, fb) = (ra?, rb?);
+    let ((a, mut client_a, fa), (b, mut client_b, fb)) = (ra?, rb?);
+    let notes: Vec<String> = [
+        a.note("parity (database A)", "committed migration(s)", stable),
+        b.note(
+            "parity (database B, views left out)",
+            "committed migration(s)",
+            stable_b,
+        ),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
     // A migration that fails fails in both databases: report it once.
     if let Some(f) = fa.or(fb) {
-        return Ok(vec![f]);
+        return Ok((vec![f], notes));
     }
     let query_err = |e: postgres::Error| Error::Database(format!("cannot read the catalog: {e}"));
-    let (cols_a, defs_a) = catalog(&mut a.connect()?).map_err(query_err)?;
-    let (cols_b, defs_b) = catalog(&mut b.connect()?).map_err(query_err)?;
+    let (cols_a, defs_a) = catalog(&mut client_a).map_err(query_err)?;
+    let (cols_b, defs_b) = catalog(&mut client_b).map_err(query_err)?;
     super::trace("catalogs read");
     // Where each view of views.sql is, for pointing at it.
     let places: BTreeMap<String, (usize, std::ops::Range<usize>)> = {
@@ -290,5 +376,5 @@ pub fn run(server: &Server, migrations: &[SqlFile], views: &SqlFile) -> Result<V
             (None, None) => {}
         }
     }
-    Ok(out)
+    Ok((out, notes))
 }

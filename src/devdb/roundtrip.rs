@@ -10,8 +10,9 @@
 use crate::rules::down_roundtrip::RULE;
 use std::collections::BTreeMap;
 
+use super::base::Source;
+use super::one_line;
 use super::parity::{apply, SqlFile};
-use super::{one_line, Server};
 use crate::error::{Error, Result};
 use crate::findings::Finding;
 
@@ -228,16 +229,37 @@ fn refused(mut f: Finding, what: &str) -> Finding {
     f
 }
 
-/// Runs the round trips on `server`.
-pub fn run(server: &Server, steps: &[Step<'_>]) -> Result<Vec<Finding>> {
-    let db = server.scratch("roundtrip")?;
-    let mut client = db.connect()?;
+/// Runs the round trips. The migrations before the first new one come
+/// from a cached base state when there is one (and their state is cached).
+/// Returns the findings and what the summary says about the base state.
+pub fn run(source: &Source, steps: &[Step<'_>]) -> Result<(Vec<Finding>, Option<String>)> {
+    let prefix = steps.iter().take_while(|s| !s.new).count();
+    let ups: Vec<String> = steps
+        .iter()
+        .map(|s| String::from_utf8_lossy(&s.up.bytes).into_owned())
+        .collect();
+    let keys = super::base_keys(
+        steps[..prefix]
+            .iter()
+            .zip(&ups)
+            .map(|(s, up)| (s.up.path.as_str(), up.as_bytes())),
+    );
     let mut out = Vec::new();
     let stopped = "the migrations after it were not checked";
-    for step in steps {
-        let up = String::from_utf8_lossy(&step.up.bytes);
+    let (db, mut client) = super::base::prepare(source, &keys, "roundtrip", |client, range| {
+        let failed = range
+            .clone()
+            .find_map(|i| apply(client, steps[i].up, &ups[i], "this migration"));
+        out.extend(failed.map(|f| refused(f, stopped)));
+        Ok(out.is_empty())
+    })?;
+    let note = db.note("parity --roundtrip", "migration(s) on the base", prefix);
+    if !out.is_empty() {
+        return Ok((out, note));
+    }
+    for (step, up) in steps.iter().zip(&ups).skip(prefix) {
         if !step.new {
-            if let Some(f) = apply(&mut client, &step.up.path, &up, "this migration") {
+            if let Some(f) = apply(&mut client, step.up, up, "this migration") {
                 out.push(refused(f, stopped));
                 break;
             }
@@ -246,8 +268,8 @@ pub fn run(server: &Server, steps: &[Step<'_>]) -> Result<Vec<Finding>> {
         let before = snapshot(&mut client)?;
         if let Some(f) = apply(
             &mut client,
-            &step.up.path,
-            &up,
+            step.up,
+            up,
             "the up migration (before its down ran)",
         ) {
             out.push(refused(f, stopped));
@@ -271,7 +293,7 @@ pub fn run(server: &Server, steps: &[Step<'_>]) -> Result<Vec<Finding>> {
         let after_up = snapshot(&mut client)?;
         if let Some(f) = apply(
             &mut client,
-            &down.path,
+            down,
             &String::from_utf8_lossy(&down.bytes),
             "the down migration, run right after its up,",
         ) {
@@ -306,8 +328,8 @@ pub fn run(server: &Server, steps: &[Step<'_>]) -> Result<Vec<Finding>> {
         }
         if let Some(f) = apply(
             &mut client,
-            &step.up.path,
-            &up,
+            step.up,
+            up,
             "the up migration, run again after its down,",
         ) {
             match out.last_mut().filter(|_| !undone) {
@@ -355,5 +377,5 @@ pub fn run(server: &Server, steps: &[Step<'_>]) -> Result<Vec<Finding>> {
             .help("make the down undo everything the up does"));
         }
     }
-    Ok(out)
+    Ok((out, note))
 }

@@ -13,7 +13,7 @@ use std::time::Instant;
 
 use serde::Serialize;
 
-use super::Server;
+use super::base::Source;
 use crate::error::{Error, Result};
 use crate::migrations::TxMode;
 use crate::sql::ParsedFile;
@@ -229,58 +229,28 @@ pub struct TraceRun {
     pub note: Option<String>,
 }
 
-/// Applies every migration in order on a scratch database of `server`,
-/// tracing the ones marked `traced`.
-pub fn run(server: &Server, migrations: &[Migration]) -> Result<TraceRun> {
-    let db = server.scratch("trace")?;
-    let mut client = db.connect()?;
-    Ok(TraceRun {
-        traces: run_on(&mut client, migrations)?,
-        note: None,
-    })
-}
-
-/// [`run`] on a throwaway cluster that starts from the cached state of the
-/// longest prefix of the created migrations (the ones before the first new
-/// one) it has, applies the rest of them, caches the result for next time,
-/// then traces.
-pub fn run_cached(migrations: &[Migration]) -> Result<TraceRun> {
+/// Applies every migration in order and traces the ones marked `traced`.
+/// The created migrations (the ones before the first traced one) come
+/// from the cached base state of their longest prefix there is (see
+/// [`super::base`]); the rest of them are applied and their state cached
+/// for next time.
+pub fn run(source: &Source, migrations: &[Migration]) -> Result<TraceRun> {
     let prefix = migrations.iter().take_while(|m| !m.traced).count();
     let keys = super::base_keys(
         migrations[..prefix]
             .iter()
             .map(|m| (m.path.as_str(), m.text.as_bytes())),
     );
-    let (mut cluster, cached) = super::Cluster::start_with_base(&keys)?;
-    let connect = |cluster: &super::Cluster| {
-        cluster
-            .server()
-            .connect(super::BASE_DB)
-            .map_err(|e| Error::Database(format!("cannot connect to the throwaway cluster: {e}")))
-    };
-    let mut client = connect(&cluster)?;
     super::trace("apply the created migrations");
-    run_on(&mut client, &migrations[cached..prefix])?;
-    if prefix > cached {
-        drop(client);
-        cluster.save_base(&keys[prefix - 1])?;
-        client = connect(&cluster)?;
-    }
+    let (db, mut client) = super::base::prepare(source, &keys, "trace", |client, range| {
+        run_on(client, &migrations[range]).map(|_| true)
+    })?;
     super::trace("trace");
     let traces = run_on(&mut client, &migrations[prefix..])?;
-    let note = Some(if !super::cluster::caching() {
-        format!("trace: the {prefix} created migration(s) were replayed (no cache folder: MIGGUARD_CACHE_DIR is empty)")
-    } else if cached == 0 {
-        format!("trace: the {prefix} created migration(s) were replayed and their state cached")
-    } else if cached == prefix {
-        format!("trace: the {prefix} created migration(s) came from the cached base state")
-    } else {
-        format!(
-            "trace: {cached} of the {prefix} created migration(s) came from the cached base state, {} were applied and the state cached",
-            prefix - cached
-        )
-    });
-    Ok(TraceRun { traces, note })
+    Ok(TraceRun {
+        traces,
+        note: db.note("trace", "created migration(s)", prefix),
+    })
 }
 
 /// Applies `migrations` in order on `client`, tracing the ones marked
@@ -312,7 +282,7 @@ fn run_on(client: &mut postgres::Client, migrations: &[Migration]) -> Result<Vec
 }
 
 /// The statements of a migration that run, with their lines.
-fn statements(file: &ParsedFile) -> Vec<(usize, &str)> {
+pub(super) fn statements(file: &ParsedFile) -> Vec<(usize, &str)> {
     file.stmts
         .iter()
         .map(|s| (s.line, file.stmt_text(s)))
@@ -322,7 +292,7 @@ fn statements(file: &ParsedFile) -> Vec<(usize, &str)> {
 
 /// Whether the tool runs a file of `statements` statements in one
 /// transaction (otherwise each statement runs on its own).
-fn wrapped(tx: TxMode, statements: usize) -> bool {
+pub(super) fn wrapped(tx: TxMode, statements: usize) -> bool {
     match tx {
         TxMode::Wrapped(_) | TxMode::Unknown => true,
         TxMode::Implicit => statements > 1,

@@ -121,6 +121,25 @@ impl DirFormat {
         }
     }
 
+    /// How the tool runs a migration's down, from its file's whole text
+    /// (dbmate's `transaction:false` is on the `-- migrate:down` line).
+    pub fn down_tx_mode(self, text: &str) -> TxMode {
+        match self {
+            DirFormat::Dbmate => {
+                let off = text.lines().any(|l| {
+                    let l = l.trim();
+                    l.starts_with("-- migrate:down") && l.contains("transaction:false")
+                });
+                if off {
+                    TxMode::None
+                } else {
+                    TxMode::Wrapped("dbmate")
+                }
+            }
+            _ => self.tx_mode(text),
+        }
+    }
+
     /// What migrating up applies from a migration's up file: for goose and
     /// dbmate, the part before the down section.
     pub fn up_part(self, bytes: &[u8]) -> &[u8] {
