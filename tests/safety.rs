@@ -305,3 +305,84 @@ fn each_format_runs_its_files_its_own_way() {
         vec![("PG101".to_string(), 1)]
     );
 }
+
+/// `migguard check ARGS` in `g`: exit code, JSON summary and human output.
+fn coverage_of(g: &GitRepo, args: &[&str]) -> (i32, serde_json::Value, String) {
+    let out = g
+        .migguard()
+        .args(["check", "--format", "json"])
+        .args(args)
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let human = g.migguard().args(["check"]).args(args).output().unwrap();
+    (
+        out.status.code().unwrap(),
+        doc["summary"].clone(),
+        String::from_utf8_lossy(&human.stdout).into_owned()
+            + &String::from_utf8_lossy(&human.stderr),
+    )
+}
+
+#[test]
+fn the_summary_counts_what_was_analysed_and_what_was_not() {
+    let g = repo(
+        "SET lock_timeout = '2s';\nALTER TABLE \"users\" ADD COLUMN \"nick\" text NULL;\nDO $$ BEGIN EXECUTE 'ALTER TABLE users ADD COLUMN x int'; END $$;\nCREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.nick := 'x'; RETURN NEW; END $$;\n",
+    );
+    let (code, summary, human) = coverage_of(&g, &[]);
+    assert_eq!(code, 0, "{human}");
+    assert_eq!(summary["analysed"], 2, "{summary:#}");
+    assert_eq!(summary["not_analysed"], 2, "{summary:#}");
+    let listed: Vec<(u64, &str)> = summary["not_analysed_statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["line"].as_u64().unwrap(), u["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(listed, [(3, "DO block"), (4, "function body")]);
+    assert!(
+        human.contains("2 statements of the new migrations analysed, 2 not (1 DO block, 1 function body; --verbose lists them)"),
+        "{human}"
+    );
+    assert!(human.contains("migguard: no findings ("), "{human}");
+    let (_, _, verbose) = coverage_of(&g, &["--verbose"]);
+    assert!(
+        verbose.contains(
+            "tools/migrate/migrations/20240201000000_change.up.sql:3: DO block: DO $$ BEGIN EXECUTE 'ALTER TABLE"
+        ),
+        "{verbose}"
+    );
+}
+
+#[test]
+fn a_change_nothing_of_which_could_be_analysed_is_not_all_clear() {
+    let g = repo(
+        "DO $$ BEGIN EXECUTE 'ALTER TABLE users ALTER COLUMN email TYPE int USING 0'; END $$;\n",
+    );
+    let (code, summary, human) = coverage_of(&g, &[]);
+    assert_eq!(code, 0, "{human}");
+    assert_eq!(
+        (
+            summary["analysed"].as_u64(),
+            summary["not_analysed"].as_u64()
+        ),
+        (Some(0), Some(1))
+    );
+    assert!(
+        human.contains("migguard: no findings, but nothing in the new migrations could be analysed: review them by hand"),
+        "{human}"
+    );
+    assert!(!human.contains("migguard: no findings ("), "{human}");
+    // No new migration: nothing to count, nothing said.
+    g.commit_all("change");
+    let (code, summary, human) = coverage_of(&g, &[]);
+    assert_eq!(code, 0, "{human}");
+    assert_eq!(
+        (
+            summary["analysed"].as_u64(),
+            summary["not_analysed"].as_u64()
+        ),
+        (Some(0), Some(0))
+    );
+    assert!(!human.contains("analysed"), "{human}");
+}

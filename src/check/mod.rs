@@ -92,6 +92,7 @@ pub fn run(
                         m.unparsed_list.push(u);
                     }
                 }
+                m.coverage.merge(report.coverage);
                 m.sources.extend(report.sources);
                 m.dirs.extend(report.dirs);
                 m.traces.extend(report.traces);
@@ -205,6 +206,7 @@ fn report_of(
     let seen: Vec<String> = ctx.cs.new.files.keys().cloned().collect();
     (report.sql_files, report.statements, report.unparsed) = ctx.sql.statement_counts();
     report.unparsed_list = ctx.sql.unparsed_statements();
+    report.coverage = ctx.sql.coverage(&ctx.cs)?;
     let mut findings = findings;
     for f in &mut findings {
         let Some(bytes) = ctx.read(Side::New, &f.path)? else {

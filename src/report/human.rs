@@ -148,6 +148,15 @@ pub fn render(report: &Report, color: bool, quiet: bool) -> String {
             out.push_str(&format!("{}: {}\n", finding.path, finding.message));
         }
     }
+    if report.verbose && !report.coverage.unanalysed.is_empty() {
+        out.push_str("statements the safety rules could not analyse (review them by hand):\n");
+        for u in &report.coverage.unanalysed {
+            out.push_str(&cut(
+                &format!("  {}:{}: {}: {}\n", u.path, u.line, u.reason, u.statement),
+                MAX_LINE,
+            ));
+        }
+    }
     if report.verbose && !report.unparsed_list.is_empty() {
         out.push_str("statements not parsed (no rule could read them):\n");
         for (path, line, words) in &report.unparsed_list {
@@ -309,7 +318,34 @@ fn summary(report: &Report) -> String {
     for note in &report.notes {
         out.push_str(&format!("migguard: note: {note}\n"));
     }
-    if errors + warnings == 0 {
+    let coverage = &report.coverage;
+    let unanalysed = coverage.unanalysed.len();
+    if coverage.analysed + unanalysed > 0 {
+        let mut line = format!(
+            "migguard: {} statement{} of the {} analysed",
+            coverage.analysed,
+            if coverage.analysed == 1 { "" } else { "s" },
+            if report.mode == super::Mode::All {
+                "migrations"
+            } else {
+                "new migrations"
+            }
+        );
+        if unanalysed > 0 {
+            line.push_str(&format!(
+                ", {unanalysed} not ({}; --verbose lists them)",
+                coverage.reasons()
+            ));
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    if errors + warnings == 0 && coverage.analysed == 0 && unanalysed > 0 {
+        // Nothing was read: no finding is not a clean bill.
+        out.push_str(&format!(
+            "migguard: no findings, but nothing in the new migrations could be analysed: review them by hand ({files})\n"
+        ));
+    } else if errors + warnings == 0 {
         out.push_str(&format!("migguard: no findings ({files})\n"));
     } else {
         out.push_str(&format!(

@@ -42,6 +42,13 @@ struct Summary<'a> {
     sql_files: usize,
     statements: usize,
     unparsed_statements: usize,
+    /// Statements of the new migrations the safety analysis read.
+    analysed: usize,
+    /// Statements of the new migrations it could not read (DO blocks,
+    /// function bodies, dynamic SQL, unparsed), and which.
+    not_analysed: usize,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    not_analysed_statements: &'a [crate::sql::coverage::Unanalysed],
     directories: &'a [super::DirSummary],
     by_rule: std::collections::BTreeMap<&'static str, usize>,
     notes: &'a [String],
@@ -75,6 +82,9 @@ pub fn render(report: &Report) -> String {
             sql_files: report.sql_files,
             statements: report.statements,
             unparsed_statements: report.unparsed,
+            analysed: report.coverage.analysed,
+            not_analysed: report.coverage.unanalysed.len(),
+            not_analysed_statements: &report.coverage.unanalysed,
             directories: &report.dirs,
             by_rule: report.by_rule(),
             notes: &report.notes,

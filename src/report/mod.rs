@@ -80,6 +80,8 @@ pub struct Report {
     /// Statements sqlparser could not read (path, line, first words): listed
     /// by `--verbose`.
     pub unparsed_list: Vec<(String, usize, String)>,
+    /// What the safety analysis could read of the new migrations.
+    pub coverage: crate::sql::coverage::Coverage,
     /// `--verbose`: the human report lists the unparsed statements.
     pub verbose: bool,
 }
@@ -120,6 +122,7 @@ impl Report {
             dirs: Vec::new(),
             notes: Vec::new(),
             unparsed_list: Vec::new(),
+            coverage: Default::default(),
             verbose: false,
         }
     }

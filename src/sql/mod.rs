@@ -1,6 +1,7 @@
 //! Understanding the SQL: statements split as PostgreSQL would, parsed with
 //! sqlparser, replayed into a schema model; view definitions normalised.
 
+pub mod coverage;
 pub mod lint;
 pub mod normalize;
 pub mod parse;

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::check::{ChangeSet, Mode, Side};
 use crate::error::Result;
 use crate::memo::Memo;
+use crate::sql::coverage::Coverage;
 use crate::sql::lint::Lint;
 use crate::sql::normalize::normalize_query;
 use crate::sql::schema::object_name;
@@ -111,6 +112,29 @@ impl SqlView {
             }
         }
         Ok(lint)
+    }
+
+    /// What the safety analysis could read of the new migrations (with
+    /// `--all`, of every migration). Nothing for a directory of another
+    /// database, which the safety rules do not judge.
+    pub fn coverage(&self, cs: &ChangeSet) -> Result<Coverage> {
+        let mut coverage = Coverage::default();
+        if crate::migrations::other_dialect_named_by(&cs.dir).is_some() {
+            return Ok(coverage);
+        }
+        let paths = if cs.mode == Mode::All {
+            cs.ups()
+        } else {
+            cs.new_migrations().to_vec()
+        };
+        self.parse_all(cs, Side::New, &paths)?;
+        for path in &paths {
+            if let Some(file) = self.parsed(cs, Side::New, path)? {
+                coverage.add(path, &file);
+            }
+        }
+        coverage.unanalysed.sort();
+        Ok(coverage)
     }
 
     /// SQL files parsed so far, their statements, and how many statements
