@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Off,
+    /// Worth knowing; never fails a run.
+    Info,
     Warn,
     Error,
 }
@@ -18,6 +20,7 @@ impl Severity {
     pub fn name(self) -> &'static str {
         match self {
             Severity::Off => "off",
+            Severity::Info => "info",
             Severity::Warn => "warn",
             Severity::Error => "error",
         }

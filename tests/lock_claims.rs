@@ -321,3 +321,351 @@ fn lock_timeout_claims() {
         "{modes:?}"
     );
 }
+
+/// The lock mode a statement run by another session waits for on `rel`
+/// while this test holds an `ACCESS SHARE` lock on it (for statements that
+/// cannot run inside a transaction block, whose own locks cannot be read
+/// afterwards): the waiting lock is what the statement asks for.
+fn waits_for(cluster: &migguard::Cluster, sql: &str, rel: &str) -> String {
+    let mut holder = cluster.server().connect("postgres").unwrap();
+    holder
+        .batch_execute(&format!("BEGIN; SELECT count(*) FROM {rel}"))
+        .unwrap();
+    let server = cluster.server();
+    let owned = sql.to_string();
+    let worker = std::thread::spawn(move || {
+        let mut c = server.connect("postgres").unwrap();
+        c.batch_execute(&owned)
+    });
+    let mut watcher = cluster.server().connect("postgres").unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mode = loop {
+        let rows = watcher
+            .query(
+                "SELECT l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE NOT l.granted AND c.relname = $1",
+                &[&rel],
+            )
+            .unwrap();
+        if let Some(r) = rows.first() {
+            break r.get::<_, String>(0);
+        }
+        assert!(std::time::Instant::now() < deadline, "{sql} never waited");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    holder.batch_execute("COMMIT").unwrap();
+    worker.join().unwrap().unwrap();
+    mode
+}
+
+#[test]
+fn maintenance_lock_claims() {
+    let Some((cluster, mut c)) = db() else {
+        return;
+    };
+    c.batch_execute(
+        "CREATE MATERIALIZED VIEW mv AS SELECT a FROM t;\n\
+         CREATE TABLE p (id int, at date) PARTITION BY RANGE (at);\n\
+         CREATE TABLE p_2020 PARTITION OF p FOR VALUES FROM ('2020-01-01') TO ('2021-01-01');",
+    )
+    .unwrap();
+    // PG501: REINDEX TABLE holds SHARE on the table (writes wait, reads go
+    // on) and ACCESS EXCLUSIVE on the index it rebuilds.
+    let held = locks_after(&mut c, "REINDEX TABLE t", "t");
+    assert!(held.contains(&"ShareLock".to_string()), "{held:?}");
+    assert!(
+        !held.contains(&"AccessExclusiveLock".to_string()),
+        "{held:?}"
+    );
+    let held = locks_after(&mut c, "REINDEX TABLE t", "t_b");
+    assert!(
+        held.contains(&"AccessExclusiveLock".to_string()),
+        "{held:?}"
+    );
+    // PG502: REFRESH MATERIALIZED VIEW holds ACCESS EXCLUSIVE on the view.
+    let held = locks_after(&mut c, "REFRESH MATERIALIZED VIEW mv", "mv");
+    assert!(
+        held.contains(&"AccessExclusiveLock".to_string()),
+        "{held:?}"
+    );
+    // PG503: VACUUM FULL cannot run in a transaction block: it waits for
+    // ACCESS EXCLUSIVE behind a reader, and rewrites the table.
+    let node = |c: &mut Client| -> i32 {
+        c.query_one(
+            "SELECT relfilenode::int4 FROM pg_class WHERE relname = 't'",
+            &[],
+        )
+        .unwrap()
+        .get(0)
+    };
+    let before = node(&mut c);
+    assert_eq!(
+        waits_for(&cluster, "VACUUM FULL t", "t"),
+        "AccessExclusiveLock"
+    );
+    assert_ne!(node(&mut c), before, "VACUUM FULL rewrote t");
+    // PG504: CLUSTER rewrites under ACCESS EXCLUSIVE.
+    assert!(rewrites(&mut c, "CLUSTER t USING t_b", "t"));
+    let held = locks_after(&mut c, "CLUSTER t USING t_b", "t");
+    assert!(
+        held.contains(&"AccessExclusiveLock".to_string()),
+        "{held:?}"
+    );
+    // PG505: TRUNCATE takes ACCESS EXCLUSIVE.
+    let held = locks_after(&mut c, "TRUNCATE t", "t");
+    assert!(
+        held.contains(&"AccessExclusiveLock".to_string()),
+        "{held:?}"
+    );
+    // PG506: DETACH PARTITION takes ACCESS EXCLUSIVE on the partitioned table.
+    let held = locks_after(&mut c, "ALTER TABLE p DETACH PARTITION p_2020", "p");
+    assert!(
+        held.contains(&"AccessExclusiveLock".to_string()),
+        "{held:?}"
+    );
+    // The recipe: CONCURRENTLY, which must run outside a transaction block
+    // and then leaves readers of the partitioned table alone.
+    let mut tx = c.transaction().unwrap();
+    let e = tx
+        .batch_execute("ALTER TABLE p DETACH PARTITION p_2020 CONCURRENTLY")
+        .unwrap_err();
+    assert!(
+        format!("{e:?}").contains("cannot run inside a transaction block"),
+        "{e:?}"
+    );
+    tx.rollback().unwrap();
+    let mut reader = cluster.server().connect("postgres").unwrap();
+    reader
+        .batch_execute("BEGIN; SELECT count(*) FROM p")
+        .unwrap();
+    let mut other = cluster.server().connect("postgres").unwrap();
+    let held: Vec<String> = {
+        let mut probe = other.transaction().unwrap();
+        probe
+            .batch_execute(
+                "SET LOCAL lock_timeout = '1s'; LOCK TABLE p IN SHARE UPDATE EXCLUSIVE MODE",
+            )
+            .unwrap();
+        let rows = probe
+            .query(
+                "SELECT l.mode FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE l.pid = pg_backend_pid() AND c.relname = 'p'",
+                &[],
+            )
+            .unwrap();
+        rows.iter().map(|r| r.get(0)).collect()
+    };
+    // The mode DETACH ... CONCURRENTLY takes is granted beside a reader.
+    assert_eq!(held, ["ShareUpdateExclusiveLock"]);
+    reader.batch_execute("COMMIT").unwrap();
+}
+
+#[test]
+fn exclusion_constraint_claims() {
+    let Some((_cluster, mut c)) = db() else {
+        return;
+    };
+    c.batch_execute("CREATE TABLE bookings (id int, during int4range);\nINSERT INTO bookings SELECT g, int4range(g, g + 1) FROM generate_series(1, 100) g;")
+        .unwrap();
+    // PG601: ACCESS EXCLUSIVE while the index is built and the rows checked.
+    let add = "ALTER TABLE bookings ADD CONSTRAINT no_overlap EXCLUDE USING gist (during WITH &&)";
+    let held = locks_after(&mut c, add, "bookings");
+    assert!(
+        held.contains(&"AccessExclusiveLock".to_string()),
+        "{held:?}"
+    );
+    // ... and there is no NOT VALID for it.
+    let e = c.batch_execute(&format!("{add} NOT VALID")).unwrap_err();
+    let text = format!("{e:?}");
+    assert!(text.contains("cannot be marked NOT VALID"), "{text}");
+}
+
+#[test]
+fn unclosed_transaction_claims() {
+    let Some((cluster, mut c)) = db() else {
+        return;
+    };
+    // TX202: after a file that BEGINs and never ends its transaction (sent
+    // as one query, as golang-migrate sends it), the session is still in
+    // the transaction and holds its statement's lock...
+    c.batch_execute("BEGIN;\nALTER TABLE t ADD COLUMN note text;")
+        .unwrap();
+    let open: bool = c
+        .query_one("SELECT txid_current_if_assigned() IS NOT NULL", &[])
+        .unwrap()
+        .get(0);
+    assert!(open);
+    let mut other = cluster.server().connect("postgres").unwrap();
+    let held: i64 = other
+        .query_one(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 't' AND l.mode = 'AccessExclusiveLock' AND l.granted",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(held, 1);
+    // ... and what happens to it is decided by the connection's next
+    // command: closing it rolls the change back.
+    drop(c);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let columns: i64 = other
+        .query_one(
+            "SELECT count(*) FROM information_schema.columns WHERE table_name = 't' AND column_name = 'note'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(columns, 0);
+}
+
+#[test]
+fn prefer_jsonb_claims() {
+    let Some((_cluster, mut c)) = db() else {
+        return;
+    };
+    c.batch_execute("CREATE TABLE docs (j json, b jsonb);\nINSERT INTO docs VALUES ('{\"a\": 1,  \"a\": 2}', '{\"a\": 1,  \"a\": 2}');")
+        .unwrap();
+    // PG701: json keeps the text as written; jsonb the parsed value.
+    let row = c
+        .query_one("SELECT j::text, b::text FROM docs", &[])
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "{\"a\": 1,  \"a\": 2}");
+    assert_eq!(row.get::<_, String>(1), "{\"a\": 2}");
+    // json has no equality operator: no =, DISTINCT, GROUP BY, UNION...
+    for sql in [
+        "SELECT j = j FROM docs",
+        "SELECT DISTINCT j FROM docs",
+        "SELECT j FROM docs GROUP BY j",
+        "SELECT j FROM docs UNION SELECT j FROM docs",
+    ] {
+        let e = c.batch_execute(sql).unwrap_err();
+        let text = format!("{e:?}");
+        assert!(text.contains("json"), "{sql}: {text}");
+    }
+    // ... and no GIN index; jsonb has all of them.
+    let e = c
+        .batch_execute("CREATE INDEX docs_j ON docs USING gin (j)")
+        .unwrap_err();
+    assert!(
+        format!("{e:?}").contains("no default operator class"),
+        "{e:?}"
+    );
+    c.batch_execute(
+        "CREATE INDEX docs_b ON docs USING gin (b);\nSELECT DISTINCT b FROM docs;\nSELECT b FROM docs UNION SELECT b FROM docs;",
+    )
+    .unwrap();
+}
+
+#[test]
+fn invalid_index_risk_claims() {
+    let Some((cluster, mut c)) = db() else {
+        return;
+    };
+    // PG805: a concurrent build waits for a transaction that writes the
+    // table; with lock_timeout in effect it is cancelled...
+    let mut writer = cluster.server().connect("postgres").unwrap();
+    writer
+        .batch_execute("BEGIN; INSERT INTO t VALUES (0, 0)")
+        .unwrap();
+    c.batch_execute("SET lock_timeout = '200ms'").unwrap();
+    let e = c
+        .batch_execute("CREATE INDEX CONCURRENTLY t_ab ON t (a, b)")
+        .unwrap_err();
+    assert!(format!("{e:?}").contains("lock timeout"), "{e:?}");
+    writer.batch_execute("ROLLBACK").unwrap();
+    // ... and leaves an INVALID index behind.
+    let valid: bool = c
+        .query_one(
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_ab'::regclass",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(!valid);
+    // PG804: IF NOT EXISTS then keeps it: the migration "succeeds".
+    c.batch_execute("SET lock_timeout = 0").unwrap();
+    c.batch_execute("CREATE INDEX CONCURRENTLY IF NOT EXISTS t_ab ON t (a, b)")
+        .unwrap();
+    let valid: bool = c
+        .query_one(
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 't_ab'::regclass",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(!valid, "IF NOT EXISTS kept the invalid index");
+}
+
+#[test]
+fn backfill_and_lock_window_claims() {
+    let Some((cluster, mut c)) = db() else {
+        return;
+    };
+    c.batch_execute("CREATE TABLE u (id int PRIMARY KEY, n int);\nINSERT INTO u SELECT g, g FROM generate_series(1, 1000) g;")
+        .unwrap();
+    // PG802 / PG801: after an ALTER in the same transaction, the UPDATE
+    // and the index build run under the ALTER's ACCESS EXCLUSIVE lock
+    // (an index build alone takes only SHARE).
+    let held = locks_after(
+        &mut c,
+        "ALTER TABLE u ADD COLUMN m int; UPDATE u SET m = n",
+        "u",
+    );
+    assert!(
+        held.contains(&"AccessExclusiveLock".to_string()),
+        "{held:?}"
+    );
+    let held = locks_after(
+        &mut c,
+        "ALTER TABLE u ADD COLUMN m int; CREATE INDEX u_m ON u (m)",
+        "u",
+    );
+    assert!(
+        held.contains(&"AccessExclusiveLock".to_string()),
+        "{held:?}"
+    );
+    // PG308: the same for a validation after another statement's lock.
+    c.batch_execute("ALTER TABLE u ADD CONSTRAINT u_pos CHECK (n > 0) NOT VALID")
+        .unwrap();
+    let held = locks_after(&mut c, "ALTER TABLE u VALIDATE CONSTRAINT u_pos", "u");
+    assert!(
+        !held.contains(&"AccessExclusiveLock".to_string()),
+        "{held:?}"
+    );
+    let held = locks_after(
+        &mut c,
+        "ALTER TABLE u ADD COLUMN m int; ALTER TABLE u VALIDATE CONSTRAINT u_pos",
+        "u",
+    );
+    assert!(
+        held.contains(&"AccessExclusiveLock".to_string()),
+        "{held:?}"
+    );
+    let held = locks_after(&mut c, "CREATE INDEX u_n ON u (n)", "u");
+    assert!(
+        !held.contains(&"AccessExclusiveLock".to_string()),
+        "{held:?}"
+    );
+    // PG803: an UPDATE without WHERE locks every row until the transaction
+    // ends, and leaves a dead copy of each.
+    let size = |c: &mut Client| -> i64 {
+        c.query_one("SELECT pg_relation_size('u')", &[])
+            .unwrap()
+            .get(0)
+    };
+    let before = size(&mut c);
+    let mut tx = c.transaction().unwrap();
+    tx.batch_execute("UPDATE u SET n = n + 1").unwrap();
+    let mut other = cluster.server().connect("postgres").unwrap();
+    for id in [1, 500, 1000] {
+        let e = other
+            .batch_execute(&format!(
+                "SELECT 1 FROM u WHERE id = {id} FOR UPDATE NOWAIT"
+            ))
+            .unwrap_err();
+        assert!(
+            format!("{e:?}").contains("could not obtain lock on row"),
+            "{e:?}"
+        );
+    }
+    tx.commit().unwrap();
+    assert!(size(&mut c) > before, "the table grew by the dead copies");
+}

@@ -152,13 +152,14 @@ fn only_objects_of_the_base_side_count() {
     g.commit_all("b");
     assert_eq!(codes(&g, &["--base", "main"]), (0, vec![]));
     // The same statements against a base that has the table are reported
-    // (the unique index for its existing column `deleted_at`, not `b`; and
-    // built without CONCURRENTLY on an existing table).
+    // (the unique index for its existing column `deleted_at`, not `b`;
+    // built without CONCURRENTLY on an existing table; and built while the
+    // file's one implicit transaction holds line 3's lock on "users").
     let (_, found) = codes(&g, &["--base", "HEAD~1"]);
     let got: Vec<&str> = found.iter().map(|f| f.1.as_str()).collect();
     assert_eq!(
         got,
-        ["DS103", "MF103", "DS103", "MF101", "PG101"],
+        ["DS103", "MF103", "DS103", "MF101", "PG101", "PG801"],
         "{found:?}"
     );
     // `--all` (an audit) judges each migration against all earlier ones:
@@ -385,4 +386,46 @@ fn a_change_nothing_of_which_could_be_analysed_is_not_all_clear() {
         (Some(0), Some(0))
     );
     assert!(!human.contains("analysed"), "{human}");
+}
+
+#[test]
+fn info_findings_are_shown_and_never_fail_a_run() {
+    let g = repo("SET lock_timeout = '2s';\nALTER TABLE \"users\" ADD COLUMN \"doc\" json NULL;\n");
+    let out = g
+        .migguard()
+        .args(["check", "--format", "json", "--fail-on", "warn"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &doc["findings"][0];
+    assert_eq!(
+        (
+            f["rule"].as_str(),
+            f["severity"].as_str(),
+            f["code"].as_str()
+        ),
+        (Some("prefer-jsonb"), Some("info"), Some("PG701")),
+        "{doc:#}"
+    );
+    assert_eq!(doc["summary"]["infos"], 1);
+    let human = g.migguard().args(["check"]).output().unwrap();
+    let text = String::from_utf8_lossy(&human.stdout).into_owned();
+    assert!(
+        text.contains("migguard: no errors or warnings, 1 info finding ("),
+        "{text}"
+    );
+    let sarif = g
+        .migguard()
+        .args(["check", "--format", "sarif"])
+        .output()
+        .unwrap();
+    let sarif: serde_json::Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    assert_eq!(sarif["runs"][0]["results"][0]["level"], "note", "{sarif:#}");
+    let github = g
+        .migguard()
+        .args(["check", "--format", "github"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&github.stdout).starts_with("::notice "));
 }

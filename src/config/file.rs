@@ -32,7 +32,7 @@ pub struct Config {
     pub ent: EntConfig,
     #[serde(default)]
     pub conventions: ConventionsConfig,
-    /// Rule name to severity (`error`, `warn`, `off`).
+    /// Rule name to severity (`error`, `warn`, `info`, `off`).
     #[serde(default)]
     pub rules: BTreeMap<String, Severity>,
 }

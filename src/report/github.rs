@@ -21,6 +21,7 @@ pub fn render(report: &Report) -> String {
     for f in &report.findings {
         let level = match f.severity {
             Severity::Error => "error",
+            Severity::Info => "notice",
             _ => "warning",
         };
         let mut props = format!("file={}", escape_property(&f.path));

@@ -38,7 +38,7 @@ pub fn render(report: &Report) -> String {
                 "description": description,
                 "check_name": f.rule,
                 "fingerprint": fingerprint,
-                "severity": match f.severity { Severity::Error => "major", _ => "minor" },
+                "severity": match f.severity { Severity::Error => "major", Severity::Info => "info", _ => "minor" },
                 "location": {"path": f.path, "lines": {"begin": f.line.unwrap_or(1)}},
             })
         })

@@ -76,6 +76,7 @@ impl Diagnostic for FindingDiagnostic<'_> {
     fn severity(&self) -> Option<miette::Severity> {
         Some(match self.finding.severity {
             Severity::Error => miette::Severity::Error,
+            Severity::Info => miette::Severity::Advice,
             _ => miette::Severity::Warning,
         })
     }
@@ -289,6 +290,7 @@ fn windowed_in(
 fn summary(report: &Report) -> String {
     let errors = report.count(Severity::Error);
     let warnings = report.count(Severity::Warn);
+    let infos = report.count(Severity::Info);
     let mut files = format!(
         "{} file{} checked",
         report.files,
@@ -340,13 +342,18 @@ fn summary(report: &Report) -> String {
         out.push_str(&line);
         out.push('\n');
     }
-    if errors + warnings == 0 && coverage.analysed == 0 && unanalysed > 0 {
+    if errors + warnings + infos == 0 && coverage.analysed == 0 && unanalysed > 0 {
         // Nothing was read: no finding is not a clean bill.
         out.push_str(&format!(
             "migguard: no findings, but nothing in the new migrations could be analysed: review them by hand ({files})\n"
         ));
-    } else if errors + warnings == 0 {
+    } else if errors + warnings + infos == 0 {
         out.push_str(&format!("migguard: no findings ({files})\n"));
+    } else if errors + warnings == 0 {
+        out.push_str(&format!(
+            "migguard: no errors or warnings, {infos} info finding{} ({files})\n",
+            if infos == 1 { "" } else { "s" }
+        ));
     } else {
         out.push_str(&format!(
             "migguard: {errors} error{}, {warnings} warning{} ({files})\n",

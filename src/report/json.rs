@@ -38,6 +38,7 @@ struct FindingDoc<'a> {
 struct Summary<'a> {
     errors: usize,
     warnings: usize,
+    infos: usize,
     files: usize,
     sql_files: usize,
     statements: usize,
@@ -78,6 +79,7 @@ pub fn render(report: &Report) -> String {
         summary: Summary {
             errors: report.count(Severity::Error),
             warnings: report.count(Severity::Warn),
+            infos: report.count(Severity::Info),
             files: report.files,
             sql_files: report.sql_files,
             statements: report.statements,

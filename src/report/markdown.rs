@@ -80,6 +80,7 @@ pub fn render_within(report: &Report, limit: usize) -> String {
 fn finding(report: &Report, f: &Finding) -> String {
     let icon = match f.severity {
         Severity::Error => "error",
+        Severity::Info => "info",
         _ => "warning",
     };
     let place = f.line.map(|l| format!(" line {l}")).unwrap_or_default();

@@ -11,6 +11,7 @@ fn level(severity: Severity) -> &'static str {
     match severity {
         Severity::Error => "error",
         Severity::Warn => "warning",
+        Severity::Info => "note",
         Severity::Off => "none",
     }
 }

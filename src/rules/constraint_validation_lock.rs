@@ -27,7 +27,10 @@ Also, with the same code: `VALIDATE CONSTRAINT` in the same transaction as
 the `ADD ... NOT VALID` of that constraint (the file runs in one transaction:
 atlas, goose, dbmate by default, a multi-statement golang-migrate file, or
 both inside one explicit `BEGIN`), where the lock the `ADD` took is still
-held during the check.
+held during the check. And `PG308`: `VALIDATE CONSTRAINT` after any other
+statement of the same transaction took a lock that blocks writes of an
+existing table (an `ALTER TABLE`, an index build): that lock stays held
+for the whole check (checked on PostgreSQL in `tests/lock_claims.rs`).
 With `check --all` (an audit) each migration is judged as the one new
 migration after all earlier ones.
 
@@ -58,6 +61,7 @@ ALTER TABLE "invoices" VALIDATE CONSTRAINT "invoices_customer";
 
 fn help(code: &str) -> &'static str {
     match code {
+        "PG308" => "validate in a migration of its own, so no other lock is held while the rows are checked",
         "PG306" => "add it NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT in the next migration (VALIDATE takes only SHARE UPDATE EXCLUSIVE: reads and writes go on)",
         _ => "add it NOT VALID, then ALTER TABLE ... VALIDATE CONSTRAINT in the next migration (VALIDATE takes only SHARE UPDATE EXCLUSIVE: reads and writes go on)",
     }
@@ -97,5 +101,13 @@ mod tests {
             "ALTER TABLE users ADD CONSTRAINT users_id_positive CHECK (id > 0) NOT VALID;\n",
         );
         assert!(found.is_empty(), "{}", shown(&found));
+    }
+
+    #[test]
+    fn a_validation_under_another_statements_lock_is_found() {
+        let sql = "ALTER TABLE users ADD COLUMN note text;\nALTER TABLE users VALIDATE CONSTRAINT users_org_fk;\n";
+        let found = on_new(&RULE, sql);
+        assert_eq!(codes(&found), vec![(2, "PG308")], "{}", shown(&found));
+        assert!(found[0].message.contains("line 1"), "{}", shown(&found));
     }
 }

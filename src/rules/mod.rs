@@ -6,6 +6,7 @@ use crate::check::CheckContext;
 use crate::error::Result;
 use crate::findings::{Finding, Severity};
 
+pub mod backfill_in_transaction;
 pub mod backward_incompatible_change;
 pub mod concurrently_in_transaction;
 pub mod constraint_dropped;
@@ -13,18 +14,24 @@ pub mod constraint_validation_lock;
 pub mod data_dependent_change;
 pub mod destructive_change;
 pub mod down_roundtrip;
+pub mod exclusion_constraint;
 pub mod generated_edited;
 pub mod index_lock;
+pub mod invalid_index_risk;
 pub mod lock_timeout;
+pub mod long_lock_window;
+pub mod maintenance_lock;
 pub mod migration_edited;
 pub mod missing_down;
 pub mod missing_soft_delete;
 pub mod non_linear;
 pub mod not_null_scan;
+pub mod prefer_jsonb;
 pub mod sum_drift;
 pub mod sum_history;
 pub mod table_rewrite;
 pub mod transaction_control;
+pub mod unclosed_transaction;
 pub mod unique_constraint_lock;
 pub mod unique_without_deleted_at;
 pub mod view_missing_from_up;
@@ -81,6 +88,13 @@ pub static RULES: &[&Rule] = &[
     &not_null_scan::RULE,
     &table_rewrite::RULE,
     &lock_timeout::RULE,
+    &maintenance_lock::RULE,
+    &exclusion_constraint::RULE,
+    &unclosed_transaction::RULE,
+    &prefer_jsonb::RULE,
+    &invalid_index_risk::RULE,
+    &backfill_in_transaction::RULE,
+    &long_lock_window::RULE,
     &view_parity::RULE,
     &down_roundtrip::RULE,
 ];

@@ -227,7 +227,7 @@ pub type Found = (String, String, Option<u64>, String);
 
 /// The migration-safety rules (Atlas's analyzers, locks, rewrites,
 /// transactions): tests of other rules leave their findings out.
-pub const SAFETY_RULES: [&str; 12] = [
+pub const SAFETY_RULES: [&str; 20] = [
     "destructive-change",
     "data-dependent-change",
     "backward-incompatible-change",
@@ -240,6 +240,14 @@ pub const SAFETY_RULES: [&str; 12] = [
     "not-null-scan",
     "table-rewrite",
     "lock-timeout",
+    "maintenance-lock",
+    "exclusion-constraint",
+    "unclosed-transaction",
+    "prefer-jsonb",
+    "invalid-index-risk",
+    "backfill-in-transaction",
+    "long-lock-window",
+    "postgres-version",
 ];
 
 /// `found` without the migration-safety rules' findings.

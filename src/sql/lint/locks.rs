@@ -29,6 +29,15 @@ pub(super) struct Session {
     timeout_local: bool,
     /// Constraints added `NOT VALID` in this file: their code and epoch.
     not_valid: BTreeMap<String, (&'static str, usize)>,
+    /// The line of the statement being followed, and of the explicit
+    /// `BEGIN` that is open.
+    pub(super) line: usize,
+    begin_line: usize,
+    /// Locks that block writes (or reads and writes) of existing tables,
+    /// taken by earlier statements: (mode, table, line, epoch).
+    pub(super) held: Vec<(&'static str, String, usize, usize)>,
+    /// Existing tables an earlier statement altered: (table, line, epoch).
+    pub(super) altered: Vec<(String, usize, usize)>,
 }
 
 impl Session {
@@ -49,7 +58,27 @@ impl Session {
             timeout_session: false,
             timeout_local: false,
             not_valid: BTreeMap::new(),
+            line: 0,
+            begin_line: 0,
+            held: Vec::new(),
+            altered: Vec::new(),
         }
+    }
+
+    /// The transaction the next statement runs in, if it is in one: its
+    /// epoch (statements of one transaction share it).
+    pub(super) fn open_epoch(&self) -> Option<usize> {
+        self.in_tx().map(|_| self.epoch)
+    }
+
+    pub(super) fn timeout_in_effect(&self) -> bool {
+        self.timeout()
+    }
+
+    /// The line of a `BEGIN` still open at the end of the file, when the
+    /// tool does not wrap the file in a transaction of its own.
+    pub(super) fn open_begin(&self) -> Option<usize> {
+        (self.explicit && !matches!(self.tx, TxMode::Wrapped(_))).then_some(self.begin_line)
     }
 
     /// Why the statement runs inside a transaction block, if it does.
@@ -69,6 +98,9 @@ impl Session {
     pub(super) fn after(&mut self, ast: &Statement) {
         match ast {
             Statement::StartTransaction { .. } => {
+                if !self.explicit {
+                    self.begin_line = self.line;
+                }
                 self.explicit = true;
                 self.epoch += 1;
             }
@@ -273,8 +305,14 @@ fn volatile_default(e: &Expr) -> bool {
 }
 
 impl Lint {
-    /// The lock, rewrite and transaction rules on one statement.
-    pub(super) fn judge_locks(&self, ast: &Statement, session: &Session, out: &mut Vec<Found>) {
+    /// The lock, rewrite and transaction rules on one statement; returns
+    /// the strongest lock it takes on an existing table (mode, table).
+    pub(super) fn judge_locks(
+        &self,
+        ast: &Statement,
+        session: &Session,
+        out: &mut Vec<Found>,
+    ) -> Option<(&'static str, String)> {
         let existing = |table: &str| self.tables.get(table).is_some_and(|t| !t.new);
         let in_tx = session.in_tx();
         // The strongest lock the statement takes on an existing table, for
@@ -378,16 +416,17 @@ impl Lint {
             Statement::Truncate(_) => "TRUNCATE",
             _ => "ALTER TABLE",
         };
-        if let Some((mode, table)) = lock {
+        if let Some((mode, table)) = &lock {
             if !session.timeout() && !self.lock_timeout_by_runner {
                 out.push((
                     "",
                     Analyzer::LockTimeout,
                     format!("{verb} takes a{} {mode} lock on existing table {table:?} with no lock_timeout in effect in this file's session: if it waits behind one long query, every later query on {table:?} queues behind it", if mode.starts_with('A') { "n" } else { "" }),
-                    table,
+                    table.clone(),
                 ));
             }
         }
+        lock
     }
 
     /// The lock and rewrite rules on the operations of one `ALTER TABLE` of
@@ -454,15 +493,25 @@ impl Lint {
                 },
                 AlterTableOperation::ValidateConstraint { name } => {
                     let name = pg_name(ident_name(name));
-                    if let Some((code, epoch)) = session.not_valid.get(&name) {
-                        if *epoch == session.epoch && session.in_tx().is_some() {
-                            out.push((
-                                code,
-                                Analyzer::Validation,
-                                format!("validating {name:?} in the same transaction that added it NOT VALID: the lock the ADD took is still held while every row of {table:?} is checked, so NOT VALID gains nothing"),
-                                table.to_string(),
-                            ));
-                        }
+                    let same_tx =
+                        |epoch: usize| epoch == session.epoch && session.in_tx().is_some();
+                    // A write-blocking lock an earlier statement of this
+                    // transaction took (on any existing table).
+                    let held = session.held.iter().find(|(_, _, _, epoch)| same_tx(*epoch));
+                    match (session.not_valid.get(&name), held) {
+                        (Some((code, epoch)), _) if same_tx(*epoch) => out.push((
+                            code,
+                            Analyzer::Validation,
+                            format!("validating {name:?} in the same transaction that added it NOT VALID: the lock the ADD took is still held while every row of {table:?} is checked, so NOT VALID gains nothing"),
+                            table.to_string(),
+                        )),
+                        (_, Some((mode, locked, line, _))) => out.push((
+                            "PG308",
+                            Analyzer::Validation,
+                            format!("validating {name:?} in a transaction that already holds the {mode} lock line {line} took on {locked:?}: that lock stays held while every row of {table:?} is checked"),
+                            table.to_string(),
+                        )),
+                        _ => {}
                     }
                 }
                 AlterTableOperation::AlterColumn { column_name, op } => {

@@ -24,8 +24,10 @@ use sqlparser::ast::{
 
 mod analyzers;
 mod locks;
+mod maintenance;
 mod model;
 mod nolint;
+mod window;
 
 use analyzers::*;
 pub use nolint::file_directives;
@@ -55,6 +57,13 @@ pub enum Analyzer {
     NotNullScan,
     Rewrite,
     LockTimeout,
+    Maintenance,
+    Exclusion,
+    PreferJsonb,
+    UnclosedTx,
+    InvalidIndex,
+    Backfill,
+    LockWindow,
 }
 
 impl Analyzer {
@@ -72,6 +81,13 @@ impl Analyzer {
             Analyzer::NotNullScan => "not-null-scan",
             Analyzer::Rewrite => "table-rewrite",
             Analyzer::LockTimeout => "lock-timeout",
+            Analyzer::Maintenance => "maintenance-lock",
+            Analyzer::Exclusion => "exclusion-constraint",
+            Analyzer::PreferJsonb => "prefer-jsonb",
+            Analyzer::InvalidIndex => "invalid-index-risk",
+            Analyzer::Backfill => "backfill-in-transaction",
+            Analyzer::LockWindow => "long-lock-window",
+            Analyzer::UnclosedTx => "unclosed-transaction",
         }
     }
 }
@@ -136,6 +152,8 @@ pub struct Lint {
     /// Columns (table, column) an earlier `UPDATE` of the current file set
     /// on every row that was NULL: `SET NOT NULL` after it cannot fail.
     filled: BTreeSet<(String, String)>,
+    /// Materialized views the change creates.
+    new_matviews: BTreeSet<String>,
     pg_version: u32,
     lock_timeout_by_runner: bool,
 }
@@ -151,6 +169,7 @@ impl Default for Lint {
             skipped: 0,
             silenced: Vec::new(),
             filled: BTreeSet::new(),
+            new_matviews: BTreeSet::new(),
             pg_version: 15,
             lock_timeout_by_runner: false,
         }
@@ -207,15 +226,20 @@ impl Lint {
         let mut session = locks::Session::new(tx, file.stmts.len());
         let first_diag = self.diags.len();
         for (i, stmt) in file.stmts.iter().enumerate() {
+            session.line = stmt.line;
             if let Some(nolint) = &nolint {
                 let rules = nolint.rules_for(&file.text, stmt);
                 let mut found = Vec::new();
                 if stmt.ast.is_empty() {
                     locks::judge_opaque(file.stmt_text(stmt), &session, &mut found);
                 }
+                self.judge_maintenance(file.stmt_text(stmt), &mut found);
                 for ast in &stmt.ast {
                     self.judge(ast, &file.stmts[i + 1..], &mut found);
-                    self.judge_locks(ast, &session, &mut found);
+                    let lock = self.judge_locks(ast, &session, &mut found);
+                    self.judge_second_wave(ast, &session, &mut found);
+                    self.judge_window(ast, lock.as_ref(), &session, &mut found);
+                    self.hold(ast, lock, &mut session);
                 }
                 for (code, analyzer, message, subject) in found {
                     if nolint.skips(&rules, code, analyzer) {
@@ -239,6 +263,26 @@ impl Lint {
                 self.apply(ast, new);
             }
             session.next_statement();
+        }
+        if let (Some(nolint), Some(line)) = (&nolint, maintenance::unclosed(&session)) {
+            if let Some(stmt) = file.stmts.iter().find(|s| s.line == line) {
+                let rules = nolint.rules_for(&file.text, stmt);
+                if nolint.skips(&rules, "TX202", Analyzer::UnclosedTx) {
+                    self.skipped += 1;
+                    self.silenced
+                        .push((path.to_string(), line, Analyzer::UnclosedTx));
+                } else {
+                    self.diags.push(Diag {
+                        code: "TX202",
+                        analyzer: Analyzer::UnclosedTx,
+                        path: path.to_string(),
+                        line,
+                        span: stmt.span.clone(),
+                        message: "this BEGIN opens a transaction the file never commits or rolls back: the statements after it are committed or rolled back by whatever the migration tool runs next on that connection, not by the file, and the locks they take are held until then".to_string(),
+                        subject: String::new(),
+                    });
+                }
+            }
         }
         self.one_lock_timeout_per_file(first_diag);
     }

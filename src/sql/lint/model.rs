@@ -17,6 +17,9 @@ impl Lint {
                     });
                 }
             }
+            Statement::CreateView(cv) if cv.materialized && new => {
+                self.new_matviews.insert(object_name(&cv.name));
+            }
             Statement::CreateSchema { schema_name, .. } => {
                 let name = schema_name.to_string().trim_matches('"').to_string();
                 self.schemas.entry(name).or_insert(new);
