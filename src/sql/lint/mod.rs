@@ -285,6 +285,31 @@ impl Lint {
             }
         }
         self.one_lock_timeout_per_file(first_diag);
+        self.one_lock_window_per_table(first_diag);
+    }
+
+    /// One `long-lock-window` finding per file and locked table, at the
+    /// first slow statement: the fix (split the file) is one.
+    fn one_lock_window_per_table(&mut self, from: usize) {
+        let mut first: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        let mut i = from;
+        while i < self.diags.len() {
+            if self.diags[i].analyzer == Analyzer::LockWindow {
+                if let Some((_, more)) = first.get_mut(&self.diags[i].subject) {
+                    *more += 1;
+                    self.diags.remove(i);
+                    continue;
+                }
+                first.insert(self.diags[i].subject.clone(), (i, 0));
+            }
+            i += 1;
+        }
+        for (i, more) in first.into_values().filter(|(_, more)| *more > 0) {
+            self.diags[i].message.push_str(&format!(
+                " (and {more} more slow statement{} of this file after it)",
+                if more == 1 { "" } else { "s" }
+            ));
+        }
     }
 
     /// One `lock-timeout` finding per file, at its first statement: one

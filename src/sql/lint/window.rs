@@ -203,6 +203,33 @@ mod tests {
             ),
             [(2, "PG801")]
         );
+        // One finding per locked table and file, counting the rest.
+        let mut l = Lint::default();
+        l.file(
+            "base.sql",
+            &ParsedFile::parse(b"CREATE TABLE users (id int, a int, b int);\n"),
+            false,
+        );
+        l.file_in(
+            "new.sql",
+            &ParsedFile::parse(b"DROP INDEX IF EXISTS nothing;\nALTER TABLE users ADD COLUMN c int;\nCREATE INDEX u_a ON users (a);\nCREATE INDEX u_b ON users (b);\nCREATE INDEX u_c ON users (c);\n"),
+            true,
+            atlas,
+        );
+        let windows: Vec<&super::super::Diag> = l
+            .diags
+            .iter()
+            .filter(|d| d.analyzer == Analyzer::LockWindow)
+            .collect();
+        assert_eq!(windows.len(), 1);
+        assert_eq!(windows[0].line, 3);
+        assert!(
+            windows[0]
+                .message
+                .ends_with("(and 2 more slow statements of this file after it)"),
+            "{}",
+            windows[0].message
+        );
         // Statement by statement, nothing is held in between.
         assert_eq!(
             found(
