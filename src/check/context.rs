@@ -122,7 +122,8 @@ impl<'a> CheckContext<'a> {
             let lint = self.sql.lint(
                 &self.cs,
                 LintOptions {
-                    postgres_version: conventions.postgres_version.unwrap_or(15),
+                    postgres_version: conventions.postgres_version.map_or(15, |v| v.major),
+                    postgres_minor: conventions.postgres_version.and_then(|v| v.minor),
                     lock_timeout_set_by_runner: conventions
                         .lock_timeout_set_by_runner
                         .unwrap_or(false),

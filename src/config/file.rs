@@ -89,12 +89,56 @@ pub struct ConventionsConfig {
     /// Many-to-many join tables (two foreign keys forming the primary key)
     /// are exempt from the soft-delete rules (default true).
     pub exempt_join_tables: Option<bool>,
-    /// The PostgreSQL major version the lock and rewrite advice is for
-    /// (default 15).
-    pub postgres_version: Option<u32>,
+    /// The PostgreSQL version the lock and rewrite advice is for (default
+    /// 15): a major version (`15`) or a string with the minor (`"14.11"`).
+    pub postgres_version: Option<PgVersion>,
     /// The migration runner sets `lock_timeout` itself: `lock-timeout` is
     /// off.
     pub lock_timeout_set_by_runner: Option<bool>,
+}
+
+/// `conventions.postgres_version`: the major version, and the minor when
+/// it is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PgVersion {
+    pub major: u32,
+    pub minor: Option<u32>,
+}
+
+impl PgVersion {
+    fn parse(s: &str) -> Option<PgVersion> {
+        let mut parts = s.trim().split('.');
+        let major = parts.next()?.parse().ok()?;
+        let minor = match parts.next() {
+            Some(m) => Some(m.parse().ok()?),
+            None => None,
+        };
+        parts.next().is_none().then_some(PgVersion { major, minor })
+    }
+}
+
+impl<'de> Deserialize<'de> for PgVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Int(u32),
+            Str(String),
+            Float(f64),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Int(major) => Ok(PgVersion { major, minor: None }),
+            Raw::Str(s) => PgVersion::parse(&s).ok_or_else(|| {
+                D::Error::custom(format!(
+                    "postgres_version: `{s}` is not a PostgreSQL version such as 15 or \"14.11\""
+                ))
+            }),
+            Raw::Float(f) => Err(D::Error::custom(format!(
+                "postgres_version: write {f} in quotes (\"{f}\"): as a number, 14.10 would read as 14.1"
+            ))),
+        }
+    }
 }
 
 /// `migrations:` as one mapping (`dir`, `format`) or a list of them.
@@ -276,6 +320,31 @@ mod tests {
 
     fn parse(text: &str) -> Result<Config> {
         Config::parse(Path::new(".migguard.yaml"), text, RULES)
+    }
+
+    #[test]
+    fn postgres_versions_with_and_without_the_minor() {
+        let v = |text: &str| parse(&format!("conventions:\n  postgres_version: {text}\n"));
+        let got = |text: &str| v(text).unwrap().conventions.postgres_version.unwrap();
+        assert_eq!(
+            got("15"),
+            PgVersion {
+                major: 15,
+                minor: None
+            }
+        );
+        assert_eq!(
+            got("\"14.11\""),
+            PgVersion {
+                major: 14,
+                minor: Some(11)
+            }
+        );
+        // As a number, 14.10 would be 14.1: refused with the way out.
+        let e = v("14.10").unwrap_err().to_string();
+        assert!(e.contains("in quotes"), "{e}");
+        let e = v("\"fourteen\"").unwrap_err().to_string();
+        assert!(e.contains("not a PostgreSQL version"), "{e}");
     }
 
     #[test]

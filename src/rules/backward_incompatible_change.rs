@@ -22,6 +22,8 @@ new migration it reports, with Atlas's code and wording:
 |---|---|
 | `BC101` | `ALTER TABLE ... RENAME TO` of a table that exists on the base side, unless a later statement of the file creates a view under the old name |
 | `BC102` | `ALTER TABLE ... RENAME COLUMN` of a column of a table that exists on the base side, unless the same file adds a column under the old name again |
+| `BC103` | `ALTER SCHEMA ... RENAME TO` of a schema that exists on the base side (migguard's code: Atlas has none) |
+| `BC104` | `ALTER TYPE ... RENAME VALUE` of an enum type that exists on the base side: rows keep the value under its new label, and old code that writes or compares the old label fails (migguard's code) |
 
 Tables created by the change itself are new and never reported.
 `-- atlas:nolint` (bare, `BC102`, `incompatible`; statement or file) and
@@ -67,7 +69,7 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
 #[cfg(test)]
 mod tests {
     use super::RULE;
-    use crate::rules::testing::{codes, on_new, shown};
+    use crate::rules::testing::{codes, on_new, shown, NEW};
 
     #[test]
     fn renaming_an_existing_table_or_column_is_found() {
@@ -86,5 +88,21 @@ mod tests {
         let sql = "CREATE TABLE t (a int);\nALTER TABLE t RENAME COLUMN a TO b;\nALTER TABLE t RENAME TO u;\n";
         let found = on_new(&RULE, sql);
         assert!(found.is_empty(), "{}", shown(&found));
+    }
+
+    #[test]
+    fn schema_and_enum_value_renames_of_existing_objects_are_found() {
+        let base = (
+            "migrations/20240101000000_base.sql",
+            "CREATE SCHEMA audit;\nCREATE TYPE mood AS ENUM ('ok', 'meh');\n",
+        );
+        let sql = "ALTER SCHEMA audit RENAME TO history;\nALTER TYPE mood RENAME VALUE 'meh' TO 'fine';\nCREATE TYPE color AS ENUM ('red');\nALTER TYPE color RENAME VALUE 'red' TO 'crimson';\n";
+        let found = crate::rules::testing::findings(&RULE, "", &[base], &[base, (NEW, sql)]);
+        assert_eq!(
+            codes(&found),
+            vec![(1, "BC103"), (2, "BC104")],
+            "{}",
+            shown(&found)
+        );
     }
 }

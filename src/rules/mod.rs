@@ -15,6 +15,7 @@ pub mod data_dependent_change;
 pub mod destructive_change;
 pub mod down_roundtrip;
 pub mod exclusion_constraint;
+pub mod fk_without_index;
 pub mod generated_edited;
 pub mod index_lock;
 pub mod invalid_index_risk;
@@ -26,6 +27,7 @@ pub mod missing_down;
 pub mod missing_soft_delete;
 pub mod non_linear;
 pub mod not_null_scan;
+pub mod postgres_version;
 pub mod prefer_jsonb;
 pub mod sum_drift;
 pub mod sum_history;
@@ -95,6 +97,8 @@ pub static RULES: &[&Rule] = &[
     &invalid_index_risk::RULE,
     &backfill_in_transaction::RULE,
     &long_lock_window::RULE,
+    &postgres_version::RULE,
+    &fk_without_index::RULE,
     &view_parity::RULE,
     &down_roundtrip::RULE,
 ];

@@ -26,8 +26,9 @@ pub struct SqlView {
 /// How the safety analysis runs (`conventions:` in the config).
 #[derive(Debug, Clone, Copy)]
 pub struct LintOptions {
-    /// `conventions.postgres_version`.
+    /// `conventions.postgres_version`: major, and minor when given.
     pub postgres_version: u32,
+    pub postgres_minor: Option<u32>,
     /// `conventions.lock_timeout_set_by_runner`.
     pub lock_timeout_set_by_runner: bool,
 }
@@ -101,16 +102,19 @@ impl SqlView {
         let ups = cs.ups();
         self.parse_all(cs, Side::New, &ups)?;
         let mut lint = Lint::default()
-            .for_postgres(options.postgres_version, options.lock_timeout_set_by_runner);
+            .for_postgres(options.postgres_version, options.lock_timeout_set_by_runner)
+            .with_minor(options.postgres_minor);
         for path in &ups {
             if let Some(file) = self.parsed(cs, Side::New, path)? {
                 let tx = cs.format.tx_mode(&file.text);
                 lint.file_in(path, &file, new.contains(path.as_str()), tx);
                 if cs.mode == Mode::All {
+                    lint.finish();
                     lint.settle();
                 }
             }
         }
+        lint.finish();
         Ok(lint)
     }
 

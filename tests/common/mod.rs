@@ -227,7 +227,7 @@ pub type Found = (String, String, Option<u64>, String);
 
 /// The migration-safety rules (Atlas's analyzers, locks, rewrites,
 /// transactions): tests of other rules leave their findings out.
-pub const SAFETY_RULES: [&str; 20] = [
+pub const SAFETY_RULES: [&str; 21] = [
     "destructive-change",
     "data-dependent-change",
     "backward-incompatible-change",
@@ -248,6 +248,7 @@ pub const SAFETY_RULES: [&str; 20] = [
     "backfill-in-transaction",
     "long-lock-window",
     "postgres-version",
+    "fk-without-index",
 ];
 
 /// `found` without the migration-safety rules' findings.

@@ -82,7 +82,7 @@ impl Session {
     }
 
     /// Why the statement runs inside a transaction block, if it does.
-    fn in_tx(&self) -> Option<String> {
+    pub(super) fn in_tx(&self) -> Option<String> {
         if self.explicit {
             Some("an explicit BEGIN opened a transaction before it".to_string())
         } else {

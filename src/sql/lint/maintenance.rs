@@ -247,6 +247,98 @@ impl Lint {
     }
 }
 
+impl Lint {
+    /// `postgres-version`: statements whose outcome depends on the server
+    /// version (`conventions.postgres_version`), from their words.
+    pub(super) fn judge_version(&self, text: &str, session: &Session, out: &mut Vec<Found>) {
+        let upper: Vec<String> = text
+            .split_whitespace()
+            .take(12)
+            .map(|w| w.trim_matches([',', '(', ')', ';']).to_ascii_uppercase())
+            .collect();
+        let has = |w: &str| upper.iter().any(|x| x == w);
+        let first = |n: usize| upper.get(n).map(String::as_str).unwrap_or("");
+        let (v, minor) = (self.pg_version, self.pg_minor);
+        let mut push = |code: &'static str, message: String| {
+            out.push((code, Analyzer::PgVersion, message, String::new()));
+        };
+        let concurrent_index = has("CONCURRENTLY")
+            && (first(0) == "REINDEX" || (first(0) == "CREATE" && has("INDEX")));
+        if concurrent_index && v == 14 && minor.is_none_or(|m| m < 4) {
+            let on = match minor {
+                Some(m) => format!("conventions.postgres_version is 14.{m}"),
+                None => "conventions.postgres_version is 14 without its minor version".to_string(),
+            };
+            push(
+                "PG901",
+                format!("{on}: PostgreSQL 14.0 to 14.3 can build a corrupt index with CREATE INDEX CONCURRENTLY or REINDEX CONCURRENTLY (fixed in 14.4)"),
+            );
+        }
+        if first(0) == "REINDEX" && has("CONCURRENTLY") && v < 12 {
+            push(
+                "PG904",
+                format!("REINDEX CONCURRENTLY does not exist before PostgreSQL 12 (conventions.postgres_version: {v}): the migration fails"),
+            );
+        }
+        if first(0) == "ALTER"
+            && first(1) == "TABLE"
+            && has("DETACH")
+            && has("CONCURRENTLY")
+            && v < 14
+        {
+            push(
+                "PG903",
+                format!("DETACH PARTITION ... CONCURRENTLY does not exist before PostgreSQL 14 (conventions.postgres_version: {v}): the migration fails"),
+            );
+        }
+        if first(0) == "ALTER" && first(1) == "TYPE" && has("ADD") && has("VALUE") && v < 12 {
+            if let Some(why) = session.in_tx() {
+                push(
+                    "PG902",
+                    format!("ALTER TYPE ... ADD VALUE cannot run inside a transaction block before PostgreSQL 12 (conventions.postgres_version: {v}), and {why}: the migration fails"),
+                );
+            }
+        }
+    }
+}
+
+impl Lint {
+    /// `backward-incompatible-change` for renames sqlparser does not model:
+    /// a schema (`BC103`) and an enum value (`BC104`) that exist on the base
+    /// side.
+    pub(super) fn judge_renames(&self, text: &str, out: &mut Vec<Found>) {
+        let words: Vec<&str> = text.split_whitespace().take(8).collect();
+        let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+        let at = |n: usize| upper.get(n).map(String::as_str).unwrap_or("");
+        if at(0) != "ALTER" {
+            return;
+        }
+        let name = words.get(2).and_then(|w| name_of(w)).unwrap_or_default();
+        if at(1) == "SCHEMA" && at(3) == "RENAME" && self.schemas.get(&name) == Some(&false) {
+            let new = words.get(5).and_then(|w| name_of(w)).unwrap_or_default();
+            out.push((
+                "BC103",
+                Analyzer::Incompatible,
+                format!("Renaming schema {name:?} to {new:?}"),
+                name,
+            ));
+        } else if at(1) == "TYPE"
+            && at(3) == "RENAME"
+            && at(4) == "VALUE"
+            && self.types.get(&name) == Some(&false)
+        {
+            let old = words.get(5).copied().unwrap_or("");
+            let new = words.get(7).map(|w| w.trim_end_matches(';')).unwrap_or("");
+            out.push((
+                "BC104",
+                Analyzer::Incompatible,
+                format!("Renaming value {old} of enum type {name:?} to {new}"),
+                name,
+            ));
+        }
+    }
+}
+
 fn prefer_jsonb(table: &str, column: &str) -> Found {
     (
         "PG701",
@@ -286,6 +378,7 @@ mod tests {
                         | Analyzer::Exclusion
                         | Analyzer::PreferJsonb
                         | Analyzer::UnclosedTx
+                        | Analyzer::PgVersion
                 )
             })
             .map(|d| (d.line, d.code))

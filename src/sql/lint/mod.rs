@@ -23,6 +23,7 @@ use sqlparser::ast::{
 };
 
 mod analyzers;
+mod fk;
 mod locks;
 mod maintenance;
 mod model;
@@ -64,6 +65,8 @@ pub enum Analyzer {
     InvalidIndex,
     Backfill,
     LockWindow,
+    PgVersion,
+    FkIndex,
 }
 
 impl Analyzer {
@@ -87,6 +90,8 @@ impl Analyzer {
             Analyzer::InvalidIndex => "invalid-index-risk",
             Analyzer::Backfill => "backfill-in-transaction",
             Analyzer::LockWindow => "long-lock-window",
+            Analyzer::PgVersion => "postgres-version",
+            Analyzer::FkIndex => "fk-without-index",
             Analyzer::UnclosedTx => "unclosed-transaction",
         }
     }
@@ -123,6 +128,8 @@ struct Table {
     /// change added them.
     foreign_keys: BTreeMap<String, (Vec<String>, bool)>,
     primary_key: Vec<String>,
+    /// Columns of its `UNIQUE` constraints (each backed by an index).
+    unique_keys: Vec<Vec<String>>,
     /// `CHECK (col IS NOT NULL)` constraints by name: the column, and
     /// whether the constraint is validated.
     not_null_checks: BTreeMap<String, (String, bool)>,
@@ -134,6 +141,8 @@ struct Table {
 struct IndexOf {
     table: String,
     new: bool,
+    /// Its columns in order (`""` for an expression).
+    columns: Vec<String>,
 }
 
 /// The replayed schema and the diagnostics of the new migrations so far.
@@ -154,7 +163,13 @@ pub struct Lint {
     filled: BTreeSet<(String, String)>,
     /// Materialized views the change creates.
     new_matviews: BTreeSet<String>,
+    /// Types by name, and whether the change created them.
+    types: BTreeMap<String, bool>,
+    /// Foreign keys the change added to existing tables, judged when the
+    /// change is complete ([`Lint::finish`]): an index may come later.
+    pending_fks: Vec<fk::PendingFk>,
     pg_version: u32,
+    pg_minor: Option<u32>,
     lock_timeout_by_runner: bool,
 }
 
@@ -170,7 +185,10 @@ impl Default for Lint {
             silenced: Vec::new(),
             filled: BTreeSet::new(),
             new_matviews: BTreeSet::new(),
+            types: BTreeMap::new(),
+            pending_fks: Vec::new(),
             pg_version: 15,
+            pg_minor: None,
             lock_timeout_by_runner: false,
         }
     }
@@ -195,6 +213,12 @@ impl Lint {
     pub fn for_postgres(mut self, version: u32, lock_timeout_by_runner: bool) -> Lint {
         self.pg_version = version;
         self.lock_timeout_by_runner = lock_timeout_by_runner;
+        self
+    }
+
+    /// The minor version, when the config gives it (`"14.11"`).
+    pub fn with_minor(mut self, minor: Option<u32>) -> Lint {
+        self.pg_minor = minor;
         self
     }
 
@@ -234,12 +258,17 @@ impl Lint {
                     locks::judge_opaque(file.stmt_text(stmt), &session, &mut found);
                 }
                 self.judge_maintenance(file.stmt_text(stmt), &mut found);
+                self.judge_version(file.stmt_text(stmt), &session, &mut found);
+                self.judge_renames(file.stmt_text(stmt), &mut found);
                 for ast in &stmt.ast {
                     self.judge(ast, &file.stmts[i + 1..], &mut found);
                     let lock = self.judge_locks(ast, &session, &mut found);
                     self.judge_second_wave(ast, &session, &mut found);
                     self.judge_window(ast, lock.as_ref(), &session, &mut found);
                     self.hold(ast, lock, &mut session);
+                    let silenced = nolint.skips(&rules, "PG702", Analyzer::FkIndex);
+                    let added = self.foreign_keys_added(path, ast, stmt, silenced);
+                    self.pending_fks.extend(added);
                 }
                 for (code, analyzer, message, subject) in found {
                     if nolint.skips(&rules, code, analyzer) {

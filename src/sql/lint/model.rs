@@ -14,8 +14,16 @@ impl Lint {
                     self.indexes.entry(object_name(name)).or_insert(IndexOf {
                         table: object_name(&ci.table_name),
                         new,
+                        columns: ci
+                            .columns
+                            .iter()
+                            .map(|c| index_column(c).unwrap_or_default())
+                            .collect(),
                     });
                 }
+            }
+            Statement::CreateType { name, .. } => {
+                self.types.entry(object_name(name)).or_insert(new);
             }
             Statement::CreateView(cv) if cv.materialized && new => {
                 self.new_matviews.insert(object_name(&cv.name));
@@ -111,6 +119,7 @@ impl Lint {
                         column.not_null = true;
                         t.primary_key = vec![c.clone()];
                     }
+                    ColumnOption::Unique(_) => t.unique_keys.push(vec![c.clone()]),
                     ColumnOption::ForeignKey(_) => {
                         let fk = opt
                             .name
@@ -156,6 +165,10 @@ impl Lint {
                         col.not_null = true;
                     }
                 }
+            }
+            TableConstraint::Unique(u) => {
+                t.unique_keys
+                    .push(u.columns.iter().filter_map(index_column).collect());
             }
             TableConstraint::ForeignKey(fk) => {
                 let columns: Vec<String> = fk.columns.iter().map(ident_name).collect();
