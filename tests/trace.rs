@@ -669,3 +669,92 @@ fn a_dev_url_server_keeps_base_states_only_when_asked() {
         .get(0);
     assert_eq!(tables, 0);
 }
+
+/// `migguard trace --contention --contention-wait 1` on `new`, and how long
+/// it took.
+fn contention(new: &[(&str, &str)]) -> (Value, std::time::Duration) {
+    let g = repo(&[("20240101000000_base.sql", BASE)], new);
+    let start = std::time::Instant::now();
+    let r = report(
+        &g,
+        &["trace", "--contention", "--contention-wait", "1"],
+        None,
+    );
+    (r, start.elapsed())
+}
+
+#[test]
+fn a_statement_behind_a_long_read_queues_and_readers_queue_behind_it() {
+    if !have_postgres() {
+        return;
+    }
+    let (r, took) = contention(&[(
+        "20240201000000_nick.sql",
+        "ALTER TABLE users ADD COLUMN nick text;\n",
+    )]);
+    let c = &statement(&r, 0, 1)["contention"];
+    assert_eq!(c["table"], "public.users", "{r:#}");
+    assert!(c["waited_ms"].as_f64().unwrap() >= 800.0, "{c:#}");
+    assert_eq!(c["cancelled"], false, "{c:#}");
+    assert_eq!(c["lock_timeout"], Value::Null, "{c:#}");
+    assert_eq!(c["reader_queued"], true, "{c:#}");
+    assert!(c["reader_waited_ms"].as_f64().unwrap() >= 500.0, "{c:#}");
+    // Bounded: the read is held for 1 s, whatever the statement does.
+    assert!(took < std::time::Duration::from_secs(20), "{took:?}");
+    // The human report says it in words.
+    let g = repo(
+        &[("20240101000000_base.sql", BASE)],
+        &[(
+            "20240201000000_nick.sql",
+            "ALTER TABLE users ADD COLUMN nick text;\n",
+        )],
+    );
+    let out = g
+        .migguard()
+        .args(["trace", "--contention", "--contention-wait", "1"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("line 1 behind a long read of public.users: it waited")
+            && text.contains(
+                "with no lock_timeout it waits, and readers with it, as long as the read lasts"
+            ),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_lock_timeout_cancels_the_wait_and_the_trace_goes_on() {
+    if !have_postgres() {
+        return;
+    }
+    let (r, _) = contention(&[(
+        "20240201000000_nick.sql",
+        "SET lock_timeout = '300ms';\nALTER TABLE users ADD COLUMN nick text;\nCREATE INDEX users_nick ON users (nick);\n",
+    )]);
+    let c = &statement(&r, 0, 2)["contention"];
+    assert_eq!(c["cancelled"], true, "{c:#}");
+    assert_eq!(c["lock_timeout"], "300ms", "{c:#}");
+    let waited = c["waited_ms"].as_f64().unwrap();
+    assert!((250.0..900.0).contains(&waited), "{c:#}");
+    // The index build after it runs under line 2's ACCESS EXCLUSIVE lock:
+    // readers already wait, nothing more to measure.
+    let c3 = &statement(&r, 0, 3)["contention"];
+    assert_eq!(c3["blocked_since"], 2, "{r:#}");
+}
+
+#[test]
+fn a_share_lock_lets_the_read_and_readers_go_on() {
+    if !have_postgres() {
+        return;
+    }
+    let (r, _) = contention(&[(
+        "20240201000000_idx.sql",
+        "SET lock_timeout = '1s';\nCREATE INDEX users_email_idx ON users (email);\n",
+    )]);
+    let c = &statement(&r, 0, 2)["contention"];
+    assert_eq!(c["waited_ms"], 0.0, "{c:#}");
+    assert_eq!(c["reader_queued"], false, "{c:#}");
+    assert_eq!(c["cancelled"], false, "{c:#}");
+}

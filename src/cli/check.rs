@@ -56,7 +56,7 @@ pub fn run(global: &Global, args: &CheckArgs) -> Result<ExitStatus> {
     // printed.
     let mut report = {
         let db = std::cell::OnceCell::new();
-        let tracer = super::lazy_tracer(args.dev_url.as_deref(), args.server_cache, &db);
+        let tracer = super::lazy_tracer(args.dev_url.as_deref(), args.server_cache, None, &db);
         let tracing = args.trace || args.dev_url.is_some();
         check::run(
             &settings,

@@ -339,6 +339,7 @@ impl DevDb {
 pub(crate) fn lazy_tracer<'a>(
     dev_url: Option<&'a str>,
     server_cache: bool,
+    contention: Option<std::time::Duration>,
     db: &'a std::cell::OnceCell<DevDb>,
 ) -> impl Fn(&[crate::devdb::trace::Migration]) -> Result<crate::devdb::trace::TraceRun> + 'a {
     move |plan| {
@@ -349,7 +350,7 @@ pub(crate) fn lazy_tracer<'a>(
                 db.get_or_init(|| started).source(server_cache)
             }
         };
-        crate::devdb::trace::run(&source, plan)
+        crate::devdb::trace::run(&source, plan, contention)
     }
 }
 

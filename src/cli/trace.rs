@@ -30,6 +30,20 @@ pub struct TraceArgs {
     /// 4 most recently used stay there
     #[arg(long, requires = "dev_url")]
     server_cache: bool,
+    /// Also run each statement that takes a SHARE or stronger lock on an
+    /// existing table behind a long read (a session holding ACCESS SHARE on
+    /// it), and say whether it queued, whether a SELECT queued behind it,
+    /// and whether the file's lock_timeout cancelled it
+    #[arg(long)]
+    contention: bool,
+    /// How long the read is held, and the SELECT waits, at most (seconds)
+    #[arg(
+        long,
+        value_name = "SECONDS",
+        default_value_t = 2.0,
+        requires = "contention"
+    )]
+    contention_wait: f64,
 }
 
 pub fn run(global: &Global, args: &TraceArgs) -> Result<ExitStatus> {
@@ -52,7 +66,19 @@ pub fn run(global: &Global, args: &TraceArgs) -> Result<ExitStatus> {
     // The database is removed before the report is printed.
     let report = {
         let db = std::cell::OnceCell::new();
-        let tracer = super::lazy_tracer(args.dev_url.as_deref(), args.server_cache, &db);
+        let contention = if args.contention {
+            if !(args.contention_wait > 0.0 && args.contention_wait <= 60.0) {
+                return Err(crate::error::Error::Usage(format!(
+                    "--contention-wait {}: give a number of seconds above 0 and at most 60",
+                    args.contention_wait
+                )));
+            }
+            Some(std::time::Duration::from_secs_f64(args.contention_wait))
+        } else {
+            None
+        };
+        let tracer =
+            super::lazy_tracer(args.dev_url.as_deref(), args.server_cache, contention, &db);
         check::run(&settings, &git, &options, &selection, Some(&tracer))?
     };
     global.emit("trace", &report)

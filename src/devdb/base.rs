@@ -78,6 +78,20 @@ impl BaseDb {
         }
     }
 
+    /// A copy of the database as it is now (every connection to it must be
+    /// closed), for a second run from the same state; dropped with the
+    /// guard.
+    pub fn copy(&self, label: &str) -> Result<Scratch> {
+        let (server, template) = match &self.inner {
+            Inner::Cluster(c) => (c.server(), BASE_DB.to_string()),
+            Inner::Server { db, .. } => ((*db.server).clone(), db.name.clone()),
+        };
+        let mut admin = server.admin()?;
+        server
+            .scratch_with(&mut admin, label, &template)?
+            .map_err(|e| Error::Database(format!("cannot copy the traced database: {e}")))
+    }
+
     /// Whether [`BaseDb::save`] keeps anything.
     pub fn caching(&self) -> bool {
         self.no_cache().is_none()

@@ -4,6 +4,7 @@
 
 pub mod base;
 mod cluster;
+pub mod contention;
 #[cfg(feature = "docker")]
 pub mod docker;
 mod pack;

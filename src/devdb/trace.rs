@@ -69,6 +69,9 @@ pub struct StatementTrace {
     /// rolled back and the trace stops).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// With `trace --contention`: what happened behind a long read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contention: Option<super::contention::Contention>,
 }
 
 impl StatementTrace {
@@ -234,7 +237,11 @@ pub struct TraceRun {
 /// from the cached base state of their longest prefix there is (see
 /// [`super::base`]); the rest of them are applied and their state cached
 /// for next time.
-pub fn run(source: &Source, migrations: &[Migration]) -> Result<TraceRun> {
+pub fn run(
+    source: &Source,
+    migrations: &[Migration],
+    contention: Option<std::time::Duration>,
+) -> Result<TraceRun> {
     let prefix = migrations.iter().take_while(|m| !m.traced).count();
     let keys = super::base_keys(
         migrations[..prefix]
@@ -245,8 +252,30 @@ pub fn run(source: &Source, migrations: &[Migration]) -> Result<TraceRun> {
     let (db, mut client) = super::base::prepare(source, &keys, "trace", |client, range| {
         run_on(client, &migrations[range]).map(|_| true)
     })?;
+    // With --contention, a copy from before the new migrations, to run
+    // them again behind long reads.
+    let copy = match contention {
+        Some(_) => {
+            drop(client);
+            let copy = db.copy("contention")?;
+            client = db.connect()?;
+            Some(copy)
+        }
+        None => None,
+    };
     super::trace("trace");
-    let traces = run_on(&mut client, &migrations[prefix..])?;
+    let mut traces = run_on(&mut client, &migrations[prefix..])?;
+    if let (Some(copy), Some(bound)) = (&copy, contention) {
+        super::trace("contention");
+        let mut again = copy.connect()?;
+        super::contention::measure(
+            &mut again,
+            &|| copy.connect(),
+            &migrations[prefix..],
+            &mut traces,
+            bound,
+        )?;
+    }
     Ok(TraceRun {
         traces,
         note: db.note("trace", "created migration(s)", prefix),
@@ -369,6 +398,7 @@ fn trace_one(
             constraints_validated: Vec::new(),
             millis,
             error: None,
+            contention: None,
         };
         if let Err(e) = result {
             st.error = Some(db_error(&e));
@@ -538,6 +568,7 @@ pub fn render_text(traces: &[MigrationTrace]) -> String {
                 s.error.as_deref().unwrap_or("")
             ));
         }
+        out.push_str(&super::contention::render(t));
         out.push('\n');
     }
     out
@@ -619,6 +650,7 @@ mod tests {
             constraints_validated: Vec::new(),
             millis: 0.0,
             error: None,
+            contention: None,
         };
         let raised: Vec<&str> = st.raised().iter().map(|l| l.relation.as_str()).collect();
         assert_eq!(raised, ["public.b"]);
