@@ -5,6 +5,7 @@ mod change_set;
 mod context;
 mod conventions;
 pub mod measure;
+pub mod sizing;
 mod suppress;
 
 use std::sync::Arc;
@@ -142,6 +143,7 @@ fn run_dir(
         }
     }
     let findings = apply_suppressions(&ctx, selection, findings)?;
+    let findings = sizing::apply(&ctx, findings)?;
     let (mut report, seen) = report_of(&ctx, findings)?;
     report.traces = traces;
     Ok((report, seen))

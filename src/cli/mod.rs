@@ -9,6 +9,7 @@ mod init;
 mod install_hook;
 mod parity;
 mod rules_list;
+mod stats;
 mod trace;
 mod validate;
 
@@ -116,6 +117,8 @@ enum Command {
     InstallHook(install_hook::InstallHookArgs),
     /// View parity, and with --roundtrip up/down round trips, judged by a real PostgreSQL (throwaway cluster by default)
     Parity(parity::ParityArgs),
+    /// Write table statistics (row estimates and sizes, no row data) from a database, for sizing lock findings
+    Stats(stats::StatsArgs),
     /// Run each new migration on PostgreSQL and report the locks, rewrites and time each statement really takes
     Trace(trace::TraceArgs),
     /// Print a shell completion script
@@ -202,9 +205,14 @@ impl Global {
         crate::rules::Selection::new(&settings.config, &self.rules)
     }
 
+    /// `-q`: only findings are printed.
+    pub(crate) fn is_quiet(&self) -> bool {
+        self.quiet
+    }
+
     /// Settings for commands that also work outside git: the repository is
     /// used for discovery when there is one.
-    fn settings(&self) -> Result<Settings> {
+    pub(crate) fn settings(&self) -> Result<Settings> {
         let cwd = current_dir()?;
         let mut overrides = self.overrides();
         if let Ok(git) = crate::git::Git::discover(&cwd) {
@@ -385,6 +393,7 @@ pub fn main() -> i32 {
         Command::Rules => rules_list::run(&cli.global),
         Command::Init(args) => init::run(args),
         Command::Parity(args) => parity::run(&cli.global, args),
+        Command::Stats(args) => stats::run(&cli.global, args),
         Command::Trace(args) => trace::run(&cli.global, args),
         Command::InstallHook(args) => install_hook::run(args),
         Command::Completions { shell } => {

@@ -32,6 +32,8 @@ pub struct Config {
     pub ent: EntConfig,
     #[serde(default)]
     pub conventions: ConventionsConfig,
+    #[serde(default)]
+    pub safety: SafetyConfig,
     /// Rule name to severity (`error`, `warn`, `info`, `off`).
     #[serde(default)]
     pub rules: BTreeMap<String, Severity>,
@@ -95,6 +97,19 @@ pub struct ConventionsConfig {
     /// The migration runner sets `lock_timeout` itself: `lock-timeout` is
     /// off.
     pub lock_timeout_set_by_runner: Option<bool>,
+}
+
+/// `safety:`: table statistics that size the lock and rewrite findings.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SafetyConfig {
+    /// The file `migguard stats` writes (repository-relative).
+    pub stats: Option<String>,
+    /// Lock findings on tables with fewer rows become info (default 10,000).
+    pub small_table_rows: Option<u64>,
+    /// Lock findings on tables with more rows become errors (default
+    /// 1,000,000).
+    pub large_table_rows: Option<u64>,
 }
 
 /// `conventions.postgres_version`: the major version, and the minor when

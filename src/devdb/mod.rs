@@ -10,6 +10,7 @@ pub mod docker;
 mod pack;
 pub mod parity;
 pub mod roundtrip;
+pub mod stats;
 pub mod trace;
 
 pub use cluster::{base_keys, find_binaries, Cluster, BASE_DB};
