@@ -11,7 +11,7 @@ use super::Rule;
 pub const RULE: Rule = Rule {
     name: "backward-incompatible-change",
     default_severity: Severity::Warn,
-    summary: "a new migration renames an existing table or column (Atlas BC101, BC102)",
+    summary: "a new migration renames an existing table or column (Atlas BC101, BC102), schema (BC103) or enum value (BC104)",
     doc: r#"# backward-incompatible-change
 
 ## What it does

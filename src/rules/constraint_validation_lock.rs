@@ -11,7 +11,7 @@ use super::Rule;
 pub const RULE: Rule = Rule {
     name: "constraint-validation-lock",
     default_severity: Severity::Warn,
-    summary: "ADD CHECK / FOREIGN KEY on an existing table without NOT VALID, or validated in the same transaction (PG305, PG306)",
+    summary: "ADD CHECK / FOREIGN KEY on an existing table without NOT VALID, or validated in the same transaction as that or another blocking lock (PG305, PG306, PG308)",
     doc: r#"# constraint-validation-lock
 
 ## What it does
