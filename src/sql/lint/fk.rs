@@ -207,6 +207,13 @@ mod tests {
             ]),
             []
         );
+        // An index made before its column was renamed still serves it.
+        assert_eq!(
+            found(&[
+                "CREATE INDEX users_o ON users (org_id);\nALTER TABLE users RENAME COLUMN org_id TO organization_id;\nALTER TABLE users ADD CONSTRAINT users_org FOREIGN KEY (organization_id) REFERENCES orgs (id);\n"
+            ]),
+            []
+        );
         // An index on the column, but not leading: still a scan.
         assert_eq!(
             found(&[

@@ -254,7 +254,22 @@ impl Lint {
                 if let Some(col) = t.columns.remove(&old) {
                     t.columns.insert(new.clone(), col);
                 }
-                for c in t.primary_key.iter_mut().filter(|c| **c == old) {
+                // Keys and indexes follow the column, as PostgreSQL's do.
+                let keys = t
+                    .primary_key
+                    .iter_mut()
+                    .chain(t.unique_keys.iter_mut().flatten())
+                    .chain(
+                        t.foreign_keys
+                            .values_mut()
+                            .flat_map(|(cols, _)| cols.iter_mut()),
+                    );
+                let indexed = self
+                    .indexes
+                    .values_mut()
+                    .filter(|ix| ix.table == table)
+                    .flat_map(|ix| ix.columns.iter_mut());
+                for c in keys.chain(indexed).filter(|c| **c == old) {
                     *c = new.clone();
                 }
             }
