@@ -10,18 +10,6 @@ const CONFIG: &str = "migrations:\n  dir: migrations\n  format: atlas\nsafety:\n
 
 const BASE: &str = "CREATE TABLE billing_invoices (id bigint PRIMARY KEY, note varchar(20));\nCREATE TABLE tiny (id bigint PRIMARY KEY, v int);\nCREATE TABLE unknown_here (id bigint PRIMARY KEY, v int);\n";
 
-fn have_postgres() -> bool {
-    if migguard::find_binaries().is_some() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("MIGGUARD_REQUIRE_TOOLS").is_none(),
-        "no PostgreSQL server binaries, and MIGGUARD_REQUIRE_TOOLS is set"
-    );
-    common::say("skipped: no PostgreSQL server binaries");
-    false
-}
-
 /// A cluster with database `prod` (two tables of known size) and a
 /// read-only role, and the URL that role reaches `prod` with.
 fn production() -> (migguard::Cluster, String) {
@@ -55,7 +43,7 @@ fn repo() -> GitRepo {
 
 #[test]
 fn stats_describes_the_tables_without_reading_rows() {
-    if !have_postgres() {
+    if !common::have_postgres() {
         return;
     }
     let (_cluster, url) = production();
@@ -123,7 +111,7 @@ fn notes(doc: &Value) -> String {
 
 #[test]
 fn lock_findings_are_sized_by_the_statistics() {
-    if !have_postgres() {
+    if !common::have_postgres() {
         return;
     }
     let (_cluster, url) = production();

@@ -19,18 +19,6 @@ const REWRITE: (&str, &str) = (
     "SET lock_timeout = '5s';\nALTER TABLE users ALTER COLUMN org_id TYPE text;\n",
 );
 
-fn have_postgres() -> bool {
-    if migguard::find_binaries().is_some() {
-        return true;
-    }
-    assert!(
-        std::env::var_os("MIGGUARD_REQUIRE_TOOLS").is_none(),
-        "no PostgreSQL server binaries, and MIGGUARD_REQUIRE_TOOLS is set"
-    );
-    common::say("skipped: no PostgreSQL server binaries to trace on");
-    false
-}
-
 /// A repository whose base commits `base` under `migrations/`, with `new`
 /// staged there as new migrations.
 fn repo(base: &[(&str, &str)], new: &[(&str, &str)]) -> GitRepo {
@@ -112,7 +100,7 @@ fn has_lock(st: &Value, relation: &str, mode: &str) -> bool {
 
 #[test]
 fn type_changes_that_rewrite_and_that_do_not() {
-    if !have_postgres() {
+    if !common::have_postgres() {
         return;
     }
     let r = trace(&[(
@@ -147,7 +135,7 @@ fn type_changes_that_rewrite_and_that_do_not() {
 
 #[test]
 fn index_builds_with_and_without_concurrently() {
-    if !have_postgres() {
+    if !common::have_postgres() {
         return;
     }
     let r = trace(&[
@@ -181,7 +169,7 @@ fn index_builds_with_and_without_concurrently() {
 
 #[test]
 fn a_goose_no_transaction_file_runs_statement_by_statement() {
-    if !have_postgres() {
+    if !common::have_postgres() {
         return;
     }
     let base = format!("-- +goose Up\n{BASE}-- +goose Down\nDROP TABLE users;\n");
@@ -208,7 +196,7 @@ fn a_goose_no_transaction_file_runs_statement_by_statement() {
 
 #[test]
 fn foreign_keys_with_and_without_not_valid() {
-    if !have_postgres() {
+    if !common::have_postgres() {
         return;
     }
     let r = trace(&[(
@@ -241,7 +229,7 @@ fn foreign_keys_with_and_without_not_valid() {
 
 #[test]
 fn tables_the_change_creates_are_not_reported() {
-    if !have_postgres() {
+    if !common::have_postgres() {
         return;
     }
     let r = trace(&[(
@@ -261,7 +249,7 @@ fn tables_the_change_creates_are_not_reported() {
 
 #[test]
 fn a_rewrite_no_rule_predicted_is_a_measured_finding() {
-    if !have_postgres() {
+    if !common::have_postgres() {
         return;
     }
     // The rewrite happens inside a DO block, which no static rule reads.
@@ -285,7 +273,7 @@ fn a_rewrite_no_rule_predicted_is_a_measured_finding() {
 
 #[test]
 fn check_trace_puts_the_measurements_in_the_one_report() {
-    if !have_postgres() {
+    if !common::have_postgres() {
         return;
     }
     let g = repo(
@@ -347,7 +335,7 @@ fn base_states(cache: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 #[test]
 fn the_base_state_is_cached_extended_and_invalidated() {
-    if !have_postgres() {
+    if !common::have_postgres() {
         return;
     }
     let cache = tempfile::tempdir().unwrap();
@@ -424,7 +412,7 @@ fn the_base_state_is_cached_extended_and_invalidated() {
 
 #[test]
 fn a_corrupted_base_state_is_rebuilt() {
-    if !have_postgres() {
+    if !common::have_postgres() {
         return;
     }
     let cache = tempfile::tempdir().unwrap();
@@ -456,7 +444,7 @@ fn a_corrupted_base_state_is_rebuilt() {
 
 #[test]
 fn no_cache_folder_means_no_base_state() {
-    if !have_postgres() {
+    if !common::have_postgres() {
         return;
     }
     let g = repo(&[("20240101000000_base.sql", BASE)], &[REWRITE]);
@@ -474,7 +462,7 @@ fn no_cache_folder_means_no_base_state() {
 
 #[test]
 fn indexes_kept_over_their_storage_or_built_under_an_earlier_lock_add_nothing() {
-    if !have_postgres() {
+    if !common::have_postgres() {
         return;
     }
     // Line 3 re-creates users_email_idx over its old file (varchar to text
@@ -516,7 +504,7 @@ fn indexes_kept_over_their_storage_or_built_under_an_earlier_lock_add_nothing() 
 
 #[test]
 fn txmode_none_files_run_statement_by_statement_as_atlas_runs_them() {
-    if !have_postgres() {
+    if !common::have_postgres() {
         return;
     }
     // A created migration with a concurrent build applies (it fails as one
@@ -556,7 +544,7 @@ fn databases(client: &mut postgres::Client, prefix: &str) -> Vec<String> {
 
 #[test]
 fn a_dev_url_server_keeps_base_states_only_when_asked() {
-    if !have_postgres() {
+    if !common::have_postgres() {
         return;
     }
     let cluster = migguard::Cluster::start().unwrap();
@@ -685,7 +673,7 @@ fn contention(new: &[(&str, &str)]) -> (Value, std::time::Duration) {
 
 #[test]
 fn a_statement_behind_a_long_read_queues_and_readers_queue_behind_it() {
-    if !have_postgres() {
+    if !common::have_postgres() {
         return;
     }
     let (r, took) = contention(&[(
@@ -726,7 +714,7 @@ fn a_statement_behind_a_long_read_queues_and_readers_queue_behind_it() {
 
 #[test]
 fn a_lock_timeout_cancels_the_wait_and_the_trace_goes_on() {
-    if !have_postgres() {
+    if !common::have_postgres() {
         return;
     }
     let (r, _) = contention(&[(
@@ -746,7 +734,7 @@ fn a_lock_timeout_cancels_the_wait_and_the_trace_goes_on() {
 
 #[test]
 fn a_share_lock_lets_the_read_and_readers_go_on() {
-    if !have_postgres() {
+    if !common::have_postgres() {
         return;
     }
     let (r, _) = contention(&[(

@@ -294,6 +294,20 @@ pub fn say(line: &str) {
     }
 }
 
+/// Whether the PostgreSQL server binaries are here; says why the test is
+/// skipped when not, and fails instead under `MIGGUARD_REQUIRE_TOOLS` (CI).
+pub fn have_postgres() -> bool {
+    if migguard::find_binaries().is_some() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("MIGGUARD_REQUIRE_TOOLS").is_none(),
+        "no PostgreSQL server binaries, and MIGGUARD_REQUIRE_TOOLS is set"
+    );
+    say("skipped: no PostgreSQL server binaries (initdb, postgres) on PATH or under /usr/lib/postgresql/*/bin");
+    false
+}
+
 /// `migguard check ARGS --format json` in the repository: exit code and findings.
 pub fn check_json(g: &GitRepo, args: &[&str]) -> (i32, Vec<Found>) {
     let out = g

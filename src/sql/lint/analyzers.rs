@@ -14,7 +14,7 @@ impl Lint {
                 for n in names {
                     let name = object_name(n);
                     match object_type {
-                        ObjectType::Table if self.tables.get(&name).is_some_and(|t| !t.new) => {
+                        ObjectType::Table if self.existing_table(&name) => {
                             out.push((
                                 "DS102",
                                 Analyzer::Destructive,

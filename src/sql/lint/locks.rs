@@ -313,7 +313,6 @@ impl Lint {
         session: &Session,
         out: &mut Vec<Found>,
     ) -> Option<(&'static str, String)> {
-        let existing = |table: &str| self.tables.get(table).is_some_and(|t| !t.new);
         let in_tx = session.in_tx();
         // The strongest lock the statement takes on an existing table, for
         // lock-timeout: (mode, table).
@@ -331,7 +330,7 @@ impl Lint {
                             table,
                         ));
                     }
-                } else if existing(&table) {
+                } else if self.existing_table(&table) {
                     out.push((
                         "PG101",
                         Analyzer::IndexLock,
@@ -351,7 +350,7 @@ impl Lint {
                             let Some(ix) = self.indexes.get(&name) else {
                                 continue;
                             };
-                            if !ix.new && existing(&ix.table) {
+                            if !ix.new && self.existing_table(&ix.table) {
                                 out.push((
                                     "PG102",
                                     Analyzer::IndexLock,
@@ -361,7 +360,7 @@ impl Lint {
                                 lock = Some(("ACCESS EXCLUSIVE", ix.table.clone()));
                             }
                         }
-                        ObjectType::Table if existing(&name) => {
+                        ObjectType::Table if self.existing_table(&name) => {
                             lock = Some(("ACCESS EXCLUSIVE", name));
                         }
                         _ => {}
@@ -370,7 +369,7 @@ impl Lint {
             }
             Statement::Truncate(t) => {
                 if let Some(name) = t.table_names.first().map(|n| object_name(&n.name)) {
-                    if existing(&name) {
+                    if self.existing_table(&name) {
                         lock = Some(("ACCESS EXCLUSIVE", name));
                     }
                 }
@@ -400,7 +399,7 @@ impl Lint {
             }
             Statement::AlterTable(at) => {
                 let table = object_name(&at.name);
-                if existing(&table) {
+                if self.existing_table(&table) {
                     lock = self.judge_alter_locks(&table, &at.operations, session, out);
                 }
             }

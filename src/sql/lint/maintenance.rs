@@ -28,10 +28,6 @@ fn name_of(word: &str) -> Option<String> {
 }
 
 impl Lint {
-    pub(super) fn existing_table(&self, name: &str) -> bool {
-        self.tables.get(name).is_some_and(|t| !t.new)
-    }
-
     /// `maintenance-lock` on a statement, from its words.
     pub(super) fn judge_maintenance(&self, text: &str, out: &mut Vec<Found>) {
         let words: Vec<&str> = text.split_whitespace().take(12).collect();

@@ -216,6 +216,12 @@ impl Lint {
         self
     }
 
+    /// Whether `name` is a table that exists on the base side (not one the
+    /// change creates): the only tables the safety rules judge.
+    fn existing_table(&self, name: &str) -> bool {
+        self.tables.get(name).is_some_and(|t| !t.new)
+    }
+
     /// The minor version, when the config gives it (`"14.11"`).
     pub fn with_minor(mut self, minor: Option<u32>) -> Lint {
         self.pg_minor = minor;
