@@ -746,3 +746,21 @@ fn a_share_lock_lets_the_read_and_readers_go_on() {
     assert_eq!(c["reader_queued"], false, "{c:#}");
     assert_eq!(c["cancelled"], false, "{c:#}");
 }
+
+#[test]
+fn a_bad_contention_wait_is_exit_2_before_anything_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::cargo_bin("migguard")
+        .unwrap()
+        .current_dir(dir.path())
+        .args(["trace", "--contention", "--contention-wait", "0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--contention-wait 0: give a number of seconds above 0"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -47,6 +47,18 @@ pub struct TraceArgs {
 }
 
 pub fn run(global: &Global, args: &TraceArgs) -> Result<ExitStatus> {
+    // Arguments first: a bad one is said before anything is read.
+    let contention = if args.contention {
+        if !(args.contention_wait > 0.0 && args.contention_wait <= 60.0) {
+            return Err(crate::error::Error::Usage(format!(
+                "--contention-wait {}: give a number of seconds above 0 and at most 60",
+                args.contention_wait
+            )));
+        }
+        Some(std::time::Duration::from_secs_f64(args.contention_wait))
+    } else {
+        None
+    };
     let git = Git::discover(&current_dir()?)?;
     let settings = global.settings_at(&git)?;
     // The lock and rewrite rules, at their configured severities (and only
@@ -66,17 +78,6 @@ pub fn run(global: &Global, args: &TraceArgs) -> Result<ExitStatus> {
     // The database is removed before the report is printed.
     let report = {
         let db = std::cell::OnceCell::new();
-        let contention = if args.contention {
-            if !(args.contention_wait > 0.0 && args.contention_wait <= 60.0) {
-                return Err(crate::error::Error::Usage(format!(
-                    "--contention-wait {}: give a number of seconds above 0 and at most 60",
-                    args.contention_wait
-                )));
-            }
-            Some(std::time::Duration::from_secs_f64(args.contention_wait))
-        } else {
-            None
-        };
         let tracer =
             super::lazy_tracer(args.dev_url.as_deref(), args.server_cache, contention, &db);
         check::run(&settings, &git, &options, &selection, Some(&tracer))?
