@@ -124,15 +124,24 @@ pub fn render(report: &Report, color: bool, quiet: bool) -> String {
     let mut line_index: std::collections::HashMap<&str, Vec<std::ops::Range<usize>>> =
         std::collections::HashMap::new();
     for finding in &report.findings {
+        if finding.span.is_some() {
+            if let Some(text) = report.sources.get(&finding.path) {
+                line_index
+                    .entry(finding.path.as_str())
+                    .or_insert_with(|| line_ranges(text));
+            }
+        }
+    }
+    // Each finding renders on its own, so an audit's thousand findings are
+    // drawn on every core; the output keeps the findings' order.
+    let render_one = |finding: &Finding| {
         let mut shown = finding.clone();
         let source = finding.span.as_ref().and_then(|span| {
             let text = report.sources.get(&finding.path)?;
             if span.end > text.len() || !text.is_char_boundary(span.start) {
                 return None;
             }
-            let lines = line_index
-                .entry(finding.path.as_str())
-                .or_insert_with(|| line_ranges(text));
+            let lines = line_index.get(finding.path.as_str())?;
             let (text, span, first_line) = windowed_in(text, lines, span.clone(), MAX_LINE);
             shown.span = Some(span);
             Some(Window {
@@ -145,9 +154,20 @@ pub fn render(report: &Report, color: bool, quiet: bool) -> String {
             finding: &shown,
             source,
         };
-        if handler.render_report(&mut out, &diag).is_err() {
-            out.push_str(&format!("{}: {}\n", finding.path, finding.message));
+        let mut one = String::new();
+        if handler.render_report(&mut one, &diag).is_err() {
+            one = format!("{}: {}\n", finding.path, finding.message);
         }
+        one
+    };
+    let rendered = if report.findings.len() < 64 {
+        report.findings.iter().map(render_one).collect()
+    } else {
+        crate::par::map(&report.findings, render_one)
+            .unwrap_or_else(|_| report.findings.iter().map(render_one).collect())
+    };
+    for one in rendered {
+        out.push_str(&one);
     }
     if report.verbose && !report.coverage.unanalysed.is_empty() {
         out.push_str("statements the safety rules could not analyse (review them by hand):\n");
