@@ -122,8 +122,23 @@ fn run_dir(
     selection: &Selection,
     tracer: Option<&Tracer>,
 ) -> Result<(Report, Vec<String>)> {
+    crate::devdb::trace("check: reading the change set");
     let cs = ChangeSet::from_git(settings, git, options)?;
-    let ctx = CheckContext::new(settings, cs, options.regenerate);
+    crate::devdb::trace("check: change set read");
+    let mut ctx = CheckContext::new(settings, cs, options.regenerate);
+    if ctx.cs.mode == Mode::All {
+        // The migrations every SQL rule reads are parsed first, on every
+        // core; then the files no rule reads (the down files) are counted on
+        // a thread of their own while the rules run on this one.
+        let ups = ctx.cs.ups();
+        ctx.parse_all(Side::New, &ups)?;
+        let ups: std::collections::HashSet<String> = ups.into_iter().collect();
+        let others: Vec<String> = audit_sql_files(&ctx)
+            .into_iter()
+            .filter(|p| !ups.contains(p))
+            .collect();
+        ctx.sql.count_in_background(&ctx.cs, Side::New, &others)?;
+    }
     let mut findings = rule_findings(&ctx, selection)?;
     let mut traces = Vec::new();
     if let Some(tracer) = tracer {
@@ -144,8 +159,15 @@ fn run_dir(
     }
     let findings = apply_suppressions(&ctx, selection, findings)?;
     let findings = sizing::apply(&ctx, findings)?;
+    crate::devdb::trace("check: suppressions and sizes applied");
     let (mut report, seen) = report_of(&ctx, findings)?;
+    crate::devdb::trace("check: report made");
     report.traces = traces;
+    // The parsed SQL is freed on another thread, while the report is drawn
+    // (thousands of syntax trees under --all; freeing them has no effect
+    // beyond memory, so the process may end before it is done).
+    let parsed = std::mem::take(&mut ctx.sql);
+    std::thread::spawn(move || drop(parsed));
     Ok((report, seen))
 }
 
@@ -176,8 +198,19 @@ fn rule_findings(
             continue;
         }
         check(ctx, severity, &mut findings)?;
+        crate::devdb::trace(rule.name);
     }
     Ok(prefer_ent(findings))
+}
+
+/// Every SQL file of the directory, which `--all` reads.
+fn audit_sql_files(ctx: &CheckContext) -> Vec<String> {
+    ctx.cs
+        .dir_names(Side::New)
+        .iter()
+        .filter(|n| n.ends_with(".sql"))
+        .map(|n| ctx.cs.in_dir(n))
+        .collect()
 }
 
 /// The report of one directory's run, and the files it examined.
@@ -190,15 +223,10 @@ fn report_of(
     let mut report = Report::new(mode);
     report.base = ctx.cs.base_commit.map(|c| c.to_string());
     if mode == Mode::All {
-        // --all reads every SQL file of the directory (ups and downs).
-        let all: Vec<String> = ctx
-            .cs
-            .dir_names(Side::New)
-            .iter()
-            .filter(|n| n.ends_with(".sql"))
-            .map(|n| ctx.cs.in_dir(n))
-            .collect();
-        ctx.parse_all(Side::New, &all)?;
+        // --all reads every SQL file of the directory (ups and downs); the
+        // files no rule parsed are only counted.
+        ctx.sql
+            .count_all(&ctx.cs, Side::New, &audit_sql_files(ctx))?;
     }
     report.dirs.push(crate::report::DirSummary::new(
         &ctx.cs.dir,

@@ -162,7 +162,10 @@ impl Global {
     /// cannot be written or a comment that cannot be posted (exit 2) never
     /// hides the findings.
     fn emit(&self, command: &str, report: &Report) -> Result<ExitStatus> {
-        print(&report.render(self.report_format(), self.color(), self.quiet));
+        let text = report.render(self.report_format(), self.color(), self.quiet);
+        crate::devdb::trace("report drawn");
+        print(&text);
+        crate::devdb::trace("report written");
         for (format, path) in &self.reports {
             let text = report.render(*format, false, false);
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {

@@ -20,7 +20,53 @@ use crate::sql::{Origin, ParsedFile, Replay};
 #[derive(Default)]
 pub struct SqlView {
     parsed: Memo<(Side, String), Arc<ParsedFile>>,
+    /// Files read only for the summary's counts (the down files under
+    /// `--all`): their trees are dropped as soon as they are counted.
+    counted: Memo<(Side, String), Arc<Counted>>,
+    /// Files being counted on a thread of their own (see
+    /// [`SqlView::count_in_background`]).
+    counting: std::cell::RefCell<Option<Counting>>,
     replay: OnceCell<Arc<Replay>>,
+}
+
+/// Files to read: path, bytes, and where the up section ends.
+type Pending = Vec<(String, Arc<[u8]>, usize)>;
+
+/// A thread counting files, and the side they belong to.
+type Counting = (Side, std::thread::JoinHandle<Vec<(String, Counted)>>);
+
+/// What the summary keeps of a file no rule reads: its statement count and
+/// the statements sqlparser could not read, as (line, first words).
+struct Counted {
+    stmts: usize,
+    unparsed: Vec<(usize, String)>,
+}
+
+impl Counted {
+    fn of(file: &ParsedFile) -> Counted {
+        Counted {
+            stmts: file.stmts.len(),
+            unparsed: unparsed_of(file),
+        }
+    }
+}
+
+/// The statements of `file` sqlparser could not read, as (line, first
+/// words).
+fn unparsed_of(file: &ParsedFile) -> Vec<(usize, String)> {
+    file.stmts
+        .iter()
+        .filter(|s| s.is_opaque())
+        .map(|s| {
+            let text = file.text.get(s.span.clone()).unwrap_or("");
+            let words: String = text
+                .split_whitespace()
+                .take(6)
+                .collect::<Vec<_>>()
+                .join(" ");
+            (s.line, words)
+        })
+        .collect()
 }
 
 /// How the safety analysis runs (`conventions:` in the config).
@@ -56,10 +102,64 @@ impl SqlView {
     /// Parses many files at once, on every core (the blobs are read first:
     /// git access stays on this thread).
     pub fn parse_all(&self, cs: &ChangeSet, side: Side, paths: &[String]) -> Result<()> {
+        let todo = self.pending(cs, side, paths, false)?;
+        let results: Vec<(String, ParsedFile)> = crate::par::map(&todo, |(p, b, end)| {
+            (p.clone(), ParsedFile::parse(&b[..*end]))
+        })?;
+        for (p, f) in results {
+            self.parsed.insert((side, p), Arc::new(f));
+        }
+        Ok(())
+    }
+
+    /// Reads many files for the summary's counts only, on every core: a
+    /// file already parsed is counted from its tree; the others are parsed
+    /// and only their counts kept (an audit's down files: no rule reads them,
+    /// and keeping their trees would only cost memory).
+    pub fn count_all(&self, cs: &ChangeSet, side: Side, paths: &[String]) -> Result<()> {
+        self.join_counting()?;
+        let todo = self.pending(cs, side, paths, true)?;
+        let results: Vec<(String, Counted)> = crate::par::map(&todo, |(p, b, end)| {
+            (p.clone(), Counted::of(&ParsedFile::parse(&b[..*end])))
+        })?;
+        for (p, c) in results {
+            self.counted.insert((side, p), Arc::new(c));
+        }
+        Ok(())
+    }
+
+    /// Starts counting `paths` on a thread of its own (the blobs are read
+    /// first, here), so an audit's down files are parsed while the rules run
+    /// on this thread; [`SqlView::count_all`] collects the result.
+    pub fn count_in_background(&self, cs: &ChangeSet, side: Side, paths: &[String]) -> Result<()> {
+        self.join_counting()?;
+        let todo = self.pending(cs, side, paths, true)?;
+        if todo.is_empty() {
+            return Ok(());
+        }
+        let handle = std::thread::spawn(move || {
+            todo.iter()
+                .map(|(p, b, end)| (p.clone(), Counted::of(&ParsedFile::parse(&b[..*end]))))
+                .collect()
+        });
+        *self.counting.borrow_mut() = Some((side, handle));
+        Ok(())
+    }
+
+    /// The files of `paths` not parsed yet (nor counted, with
+    /// `skip_counted`), with their bytes and where their up section ends.
+    fn pending(
+        &self,
+        cs: &ChangeSet,
+        side: Side,
+        paths: &[String],
+        skip_counted: bool,
+    ) -> Result<Pending> {
         cs.prefetch(side, paths)?;
         let mut todo = Vec::new();
         for p in paths {
-            if self.parsed.contains(&(side, p.clone())) {
+            let key = (side, p.clone());
+            if self.parsed.contains(&key) || (skip_counted && self.counted.contains(&key)) {
                 continue;
             }
             if let Some(bytes) = cs.read(side, p)? {
@@ -67,11 +167,19 @@ impl SqlView {
                 todo.push((p.clone(), bytes, end));
             }
         }
-        let results: Vec<(String, ParsedFile)> = crate::par::map(&todo, |(p, b, end)| {
-            (p.clone(), ParsedFile::parse(&b[..*end]))
-        })?;
-        for (p, f) in results {
-            self.parsed.insert((side, p), Arc::new(f));
+        Ok(todo)
+    }
+
+    /// Waits for the background count, if one runs, and keeps its result.
+    fn join_counting(&self) -> Result<()> {
+        let Some((side, handle)) = self.counting.borrow_mut().take() else {
+            return Ok(());
+        };
+        let results = handle
+            .join()
+            .map_err(|_| crate::error::Error::Internal("a parsing thread panicked".into()))?;
+        for (p, c) in results {
+            self.counted.insert((side, p), Arc::new(c));
         }
         Ok(())
     }
@@ -148,31 +256,38 @@ impl SqlView {
         let (n, o) = parsed.iter().fold((0, 0), |(n, o), (_, f)| {
             (n + f.stmts.len(), o + f.opaque_count())
         });
-        (parsed.len(), n, o)
+        let counted: Vec<_> = self
+            .counted
+            .entries()
+            .into_iter()
+            .filter(|(k, _)| !self.parsed.contains(k))
+            .collect();
+        let (cn, co) = counted
+            .iter()
+            .fold((0, 0), |(n, o), (_, c)| (n + c.stmts, o + c.unparsed.len()));
+        (parsed.len() + counted.len(), n + cn, o + co)
     }
 
     /// Statements of the new side that sqlparser could not read, as
     /// (path, line, first words), sorted.
     pub fn unparsed_statements(&self) -> Vec<(String, usize, String)> {
-        let mut out: Vec<(String, usize, String)> = self
+        let parsed = self
             .parsed
             .entries()
             .into_iter()
             .filter(|((side, _), _)| *side == Side::New)
-            .flat_map(|((_, path), f)| {
-                f.stmts
-                    .iter()
-                    .filter(|s| s.is_opaque())
-                    .map(|s| {
-                        let text = f.text.get(s.span.clone()).unwrap_or("");
-                        let words: String = text
-                            .split_whitespace()
-                            .take(6)
-                            .collect::<Vec<_>>()
-                            .join(" ");
-                        (path.clone(), s.line, words)
-                    })
-                    .collect::<Vec<_>>()
+            .map(|((_, path), f)| (path, unparsed_of(&f)));
+        let counted = self
+            .counted
+            .entries()
+            .into_iter()
+            .filter(|(k, _)| k.0 == Side::New && !self.parsed.contains(k))
+            .map(|((_, path), c)| (path, c.unparsed.clone()));
+        let mut out: Vec<(String, usize, String)> = parsed
+            .chain(counted)
+            .flat_map(|(path, list)| {
+                list.into_iter()
+                    .map(move |(line, words)| (path.clone(), line, words))
             })
             .collect();
         out.sort();
