@@ -37,6 +37,10 @@ fn is_blank_or_comment(line: &str) -> bool {
 
 /// Reads every `migguard:ignore` directive of a file.
 pub fn directives(path: &str, text: &[u8]) -> Vec<Directive> {
+    // Most files have none: one scan for the marker decides.
+    if memchr::memmem::find(text, b"migguard:ignore").is_none() {
+        return Vec::new();
+    }
     let text = String::from_utf8_lossy(text);
     let lines: Vec<&str> = text.split('\n').collect();
     let leading_end = lines
@@ -125,14 +129,16 @@ pub fn apply(
     let parsed: Vec<(&str, Vec<Directive>)> = files
         .iter()
         .map(|(p, t)| (p.as_str(), directives(p, t)))
+        .filter(|(_, ds)| !ds.is_empty())
         .collect();
+    let by_path: std::collections::HashMap<&str, &[Directive]> =
+        parsed.iter().map(|(p, ds)| (*p, ds.as_slice())).collect();
     let mut out: Vec<Finding> = findings
         .into_iter()
         .filter(|f| {
-            !parsed
-                .iter()
-                .filter(|(p, _)| *p == f.path)
-                .any(|(_, ds)| ds.iter().any(|d| d.suppresses(f)))
+            !by_path
+                .get(f.path.as_str())
+                .is_some_and(|ds| ds.iter().any(|d| d.suppresses(f)))
         })
         .collect();
     for (path, ds) in &parsed {
