@@ -79,7 +79,9 @@ enum Origin {
     Empty,
     Tree(ObjectId),
     Index(Arc<gix::index::File>),
-    Disk(PathBuf),
+    /// The work tree's root, and its folders as they resolve (symlinks
+    /// followed), found once per folder.
+    Disk(PathBuf, Arc<std::sync::Mutex<HashMap<PathBuf, PathBuf>>>),
     /// Files given as bytes (tests and fuzzing: no repository), by blob id.
     Memory(Arc<HashMap<ObjectId, Arc<[u8]>>>),
 }
@@ -101,6 +103,27 @@ impl std::fmt::Debug for Snapshot {
 
 fn tree_error(e: impl std::fmt::Display) -> Error {
     Error::Git(format!("cannot read a git tree: {e}"))
+}
+
+/// Where `full` (a file that is not a symlink) resolves: its folder
+/// resolved (cached in `dirs`), then its name.
+fn resolved_in(
+    dirs: &std::sync::Mutex<HashMap<PathBuf, PathBuf>>,
+    full: &Path,
+) -> std::io::Result<PathBuf> {
+    let (Some(parent), Some(name)) = (full.parent(), full.file_name()) else {
+        return full.canonicalize();
+    };
+    let mut dirs = dirs.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = match dirs.get(parent) {
+        Some(d) => d.clone(),
+        None => {
+            let d = parent.canonicalize()?;
+            dirs.insert(parent.to_path_buf(), d.clone());
+            d
+        }
+    };
+    Ok(dir.join(name))
 }
 
 impl Snapshot {
@@ -207,7 +230,7 @@ impl Snapshot {
         }
         Ok(Snapshot {
             files,
-            origin: Origin::Disk(root.to_path_buf()),
+            origin: Origin::Disk(root.to_path_buf(), Default::default()),
         })
     }
 
@@ -235,7 +258,7 @@ impl Snapshot {
             (Origin::Memory(_), _) | (_, None) => return Ok(self.list_dir(dir, false)),
             (Origin::Tree(tree), Some(git)) => Snapshot::from_tree(git, *tree, &scope)?,
             (Origin::Index(_), Some(git)) => Snapshot::from_index(git, &scope)?,
-            (Origin::Disk(root), Some(_)) => Snapshot::from_disk(root, &scope)?,
+            (Origin::Disk(root, _), Some(_)) => Snapshot::from_disk(root, &scope)?,
         };
         Ok(narrow.list_dir(dir, false))
     }
@@ -283,12 +306,18 @@ impl Snapshot {
         };
         match entry {
             None => Ok(None),
-            Some(FileRef::Disk { .. }) => {
-                let Origin::Disk(root) = &self.origin else {
+            Some(FileRef::Disk { symlink }) => {
+                let Origin::Disk(root, dirs) = &self.origin else {
                     return Ok(None);
                 };
                 let full = root.join(path);
-                let target = full.canonicalize().map_err(|e| Error::read(&full, e))?;
+                let target = if symlink {
+                    full.canonicalize().map_err(|e| Error::read(&full, e))?
+                } else {
+                    // A plain file resolves where its folder resolves: each
+                    // folder is resolved once, not once per file.
+                    resolved_in(dirs, &full).map_err(|e| Error::read(&full, e))?
+                };
                 if !target.starts_with(root) {
                     return Err(Error::file(
                         &full,
@@ -351,10 +380,13 @@ impl Snapshot {
                     symlink: e.mode == gix::index::entry::Mode::SYMLINK,
                 }))
             }
-            (Origin::Disk(root), _) => Ok(root
-                .join(path)
-                .is_file()
-                .then_some(FileRef::Disk { symlink: false })),
+            (Origin::Disk(root, _), _) => {
+                let full = root.join(path);
+                Ok(full.is_file().then(|| FileRef::Disk {
+                    symlink: std::fs::symlink_metadata(&full)
+                        .is_ok_and(|m| m.file_type().is_symlink()),
+                }))
+            }
             _ => Ok(None),
         }
     }
@@ -461,6 +493,37 @@ mod tests {
         let mut all = Scope::default();
         all.add_glob("**/*.go");
         assert!(all.covers("x/y.go") && all.enters("x/"));
+    }
+
+    #[test]
+    fn plain_files_under_a_folder_that_leaves_the_repository_are_refused() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("secret.sql"), "SELECT 'secret';\n").unwrap();
+        let repo = tempfile::tempdir().unwrap();
+        let root = repo.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join("db")).unwrap();
+        std::fs::write(root.join("db/1.sql"), "SELECT 1;\n").unwrap();
+        std::fs::write(root.join("db/2.sql"), "SELECT 2;\n").unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("linked")).unwrap();
+        let mut scope = Scope::default();
+        scope.add_dir("db");
+        scope.add_dir("linked");
+        let snap = Snapshot::from_disk(&root, &scope).unwrap();
+        // Files of a real folder: the folder is resolved once, both read.
+        assert_eq!(
+            snap.read(None, "db/1.sql").unwrap().unwrap(),
+            b"SELECT 1;\n"
+        );
+        assert_eq!(
+            snap.read(None, "db/2.sql").unwrap().unwrap(),
+            b"SELECT 2;\n"
+        );
+        // A plain file reached through a linked folder resolves outside.
+        let err = snap
+            .read(None, "linked/secret.sql")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("refusing to follow a symlink"), "{err}");
     }
 
     #[test]
