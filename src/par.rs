@@ -1,34 +1,55 @@
 //! Running a function over items on every core (parsing SQL and Go files).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use crate::error::{Error, Result};
 
-/// `f` applied to every item, the work split across the available cores;
-/// results in the input's order. A worker that panics (a bug in a parser)
-/// makes the whole call an error: no result is silently lost.
+/// `f` applied to every item, the work shared by the available cores (each
+/// takes the next item when it is done with one, so a few large files do not
+/// leave a core idle); results in the input's order. A worker that panics (a
+/// bug in a parser) makes the whole call an error: no result is silently
+/// lost.
 pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Result<Vec<R>> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
-        .min(8);
-    let chunk = items.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| scope.spawn(|| part.iter().map(&f).collect::<Vec<_>>()))
-            .collect();
-        let mut out = Vec::with_capacity(items.len());
-        for h in handles {
-            let part = h.join().map_err(|panic| {
-                let why = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "no message".into());
-                Error::Internal(format!("a parsing thread panicked: {why}"))
-            })?;
-            out.extend(part);
+        .min(8)
+        .min(items.len().max(1));
+    let next = AtomicUsize::new(0);
+    let work = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(i) else {
+                return done;
+            };
+            done.push((i, f(item)));
         }
-        Ok(out)
+    };
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+        // This thread works too: one thread fewer to start, and one heap
+        // fewer for the allocator to fill.
+        let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+        // Every worker is joined before any error is returned.
+        let theirs: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
+        let mut slots: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
+        for part in std::iter::once(mine).chain(theirs) {
+            for (i, r) in part.map_err(panicked)? {
+                slots[i] = Some(r);
+            }
+        }
+        Ok(slots.into_iter().flatten().collect())
     })
+}
+
+/// The error for a worker that panicked, with its message.
+fn panicked(panic: Box<dyn std::any::Any + Send>) -> Error {
+    let why = panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into());
+    Error::Internal(format!("a parsing thread panicked: {why}"))
 }
 
 #[cfg(test)]
@@ -40,6 +61,21 @@ mod tests {
             super::map(&items, |i| i * 2).unwrap(),
             (0..100).map(|i| i * 2).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn a_panic_in_any_part_is_an_error() {
+        let items: Vec<u32> = (0..16).collect();
+        for bad in [0, 15] {
+            let err = super::map(&items, |i| {
+                if *i == bad {
+                    panic!("boom at {i}");
+                }
+                *i
+            })
+            .unwrap_err();
+            assert!(err.to_string().contains(&format!("boom at {bad}")), "{err}");
+        }
     }
 
     #[test]
