@@ -18,6 +18,8 @@ openmeter_repo "$work/repo"
 cd "$work/repo"
 echo "files: $(ls tools/migrate/migrations/*.sql | wc -l) SQL files; $("$work/venv/bin/squawk" --version)"
 { "$bin" check --all --format json || true; } | python3 -c 'import json,sys; print("migguard summary:", json.load(sys.stdin)["summary"])'
-# Both exit 1: they report findings on this corpus.
-python3 "$root/bench/timeit.py" --runs "$runs" --expect-code 1 --label "migguard check --all" -- "$bin" check --all
-python3 "$root/bench/timeit.py" --runs "$runs" --expect-code 1 --label "squawk (538 files)" -- sh -c "\"$work/venv/bin/squawk\" tools/migrate/migrations/*.sql"
+# Both exit 1: they report findings on this corpus. Run in turn (migguard,
+# squawk, migguard, ...) so both see the same machine.
+python3 "$root/bench/pair.py" --runs "$runs" --expect-code 1 \
+  --a-label "migguard check --all" --b-label "squawk (538 files)" \
+  -- "$bin" check --all ++ sh -c "\"$work/venv/bin/squawk\" tools/migrate/migrations/*.sql"
