@@ -29,6 +29,9 @@ pub struct CheckContext<'a> {
     notes: RefCell<Vec<String>>,
     pub(super) soft_delete: OnceCell<Arc<SoftDelete>>,
     lint: OnceCell<Arc<Lint>>,
+    /// The safety analysis running on a thread of its own, when started
+    /// early ([`CheckContext::start_lint`]).
+    lint_running: RefCell<Option<std::thread::JoinHandle<Lint>>>,
 }
 
 impl<'a> CheckContext<'a> {
@@ -43,6 +46,7 @@ impl<'a> CheckContext<'a> {
             notes: RefCell::new(Vec::new()),
             soft_delete: OnceCell::new(),
             lint: OnceCell::new(),
+            lint_running: RefCell::new(None),
         }
     }
 
@@ -105,6 +109,32 @@ impl<'a> CheckContext<'a> {
     /// Atlas's analyzers and the lock rules over the new migrations, once
     /// per run, shared by the rules that report their codes; the summary
     /// says how many diagnostics `atlas:nolint` directives skipped.
+    /// Starts the safety analysis on a thread of its own (its files are
+    /// parsed first, here), so the rules that do not need it run meanwhile;
+    /// [`CheckContext::atlas_lint`] collects it. Nothing for a directory
+    /// named for another database.
+    pub fn start_lint(&self) -> Result<()> {
+        if self.lint.get().is_some()
+            || self.lint_running.borrow().is_some()
+            || crate::migrations::other_dialect_named_by(&self.cs.dir).is_some()
+        {
+            return Ok(());
+        }
+        let input = self.sql.lint_input(&self.cs)?;
+        let options = self.lint_options();
+        *self.lint_running.borrow_mut() = Some(std::thread::spawn(move || input.run(options)));
+        Ok(())
+    }
+
+    fn lint_options(&self) -> LintOptions {
+        let conventions = &self.settings.config.conventions;
+        LintOptions {
+            postgres_version: conventions.postgres_version.map_or(15, |v| v.major),
+            postgres_minor: conventions.postgres_version.and_then(|v| v.minor),
+            lock_timeout_set_by_runner: conventions.lock_timeout_set_by_runner.unwrap_or(false),
+        }
+    }
+
     pub fn atlas_lint(&self) -> Result<Arc<Lint>> {
         if let Some(l) = self.lint.get() {
             return Ok(l.clone());
@@ -118,17 +148,13 @@ impl<'a> CheckContext<'a> {
             ));
             Lint::default()
         } else {
-            let conventions = &self.settings.config.conventions;
-            let lint = self.sql.lint(
-                &self.cs,
-                LintOptions {
-                    postgres_version: conventions.postgres_version.map_or(15, |v| v.major),
-                    postgres_minor: conventions.postgres_version.and_then(|v| v.minor),
-                    lock_timeout_set_by_runner: conventions
-                        .lock_timeout_set_by_runner
-                        .unwrap_or(false),
-                },
-            )?;
+            let running = self.lint_running.borrow_mut().take();
+            let lint = match running {
+                Some(handle) => handle.join().map_err(|_| {
+                    crate::error::Error::Internal("the safety analysis thread panicked".into())
+                })?,
+                None => self.sql.lint(&self.cs, self.lint_options())?,
+            };
             if lint.skipped > 0 {
                 self.note(format!(
                     "{} finding(s) skipped by -- atlas:nolint directives in {}",

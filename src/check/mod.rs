@@ -138,6 +138,9 @@ fn run_dir(
             .filter(|p| !ups.contains(p))
             .collect();
         ctx.sql.count_in_background(&ctx.cs, Side::New, &others)?;
+        // The safety analysis (each migration judged against all earlier
+        // ones) runs beside the whole-tree rules.
+        ctx.start_lint()?;
     }
     let mut findings = rule_findings(&ctx, selection)?;
     let mut traces = Vec::new();

@@ -29,6 +29,32 @@ pub struct SqlView {
     replay: OnceCell<Arc<Replay>>,
 }
 
+/// The safety analysis's input (see [`SqlView::lint_input`]).
+pub struct LintInput {
+    /// Path, parsed file, whether the change creates it, its transaction mode.
+    files: Vec<(String, Arc<ParsedFile>, bool, crate::migrations::TxMode)>,
+    /// `--all`: each migration judged against all earlier ones.
+    audit: bool,
+}
+
+impl LintInput {
+    /// Atlas's analyzers and the lock rules over the files, in order.
+    pub fn run(&self, options: LintOptions) -> Lint {
+        let mut lint = Lint::default()
+            .for_postgres(options.postgres_version, options.lock_timeout_set_by_runner)
+            .with_minor(options.postgres_minor);
+        for (path, file, is_new, tx) in &self.files {
+            lint.file_in(path, file, *is_new, *tx);
+            if self.audit {
+                lint.finish();
+                lint.settle();
+            }
+        }
+        lint.finish();
+        lint
+    }
+}
+
 /// Files to read: path, bytes, and where the up section ends.
 type Pending = Vec<(String, Arc<[u8]>, usize)>;
 
@@ -206,24 +232,28 @@ impl SqlView {
     /// ones judged against what exists on the base side (with `--all`, each
     /// migration against all earlier ones).
     pub fn lint(&self, cs: &ChangeSet, options: LintOptions) -> Result<Lint> {
+        Ok(self.lint_input(cs)?.run(options))
+    }
+
+    /// What the safety analysis reads: every up migration of the new side
+    /// in order, parsed, with whether it is new and how its tool runs it.
+    /// It owns its files, so the analysis can run on another thread.
+    pub fn lint_input(&self, cs: &ChangeSet) -> Result<LintInput> {
         let new: HashSet<&str> = cs.new_migrations().iter().map(String::as_str).collect();
         let ups = cs.ups();
         self.parse_all(cs, Side::New, &ups)?;
-        let mut lint = Lint::default()
-            .for_postgres(options.postgres_version, options.lock_timeout_set_by_runner)
-            .with_minor(options.postgres_minor);
-        for path in &ups {
-            if let Some(file) = self.parsed(cs, Side::New, path)? {
+        let mut files = Vec::with_capacity(ups.len());
+        for path in ups {
+            if let Some(file) = self.parsed(cs, Side::New, &path)? {
                 let tx = cs.format.tx_mode(&file.text);
-                lint.file_in(path, &file, new.contains(path.as_str()), tx);
-                if cs.mode == Mode::All {
-                    lint.finish();
-                    lint.settle();
-                }
+                let is_new = new.contains(path.as_str());
+                files.push((path, file, is_new, tx));
             }
         }
-        lint.finish();
-        Ok(lint)
+        Ok(LintInput {
+            files,
+            audit: cs.mode == Mode::All,
+        })
     }
 
     /// What the safety analysis could read of the new migrations (with
