@@ -18,5 +18,8 @@ cd "$work/repo"
 python3 "$root/bench/timeit.py" --runs "$runs" --label "migguard check --staged" -- "$bin" check --staged
 python3 "$root/bench/timeit.py" --runs "$runs" --label "migguard check --staged, zero config (directories discovered)" -- "$bin" check --staged --config /dev/null
 python3 "$root/bench/timeit.py" --runs "$runs" --label "git status --porcelain" -- git status --porcelain
+# The comparison that matters, run in turn so both see the same machine.
+python3 "$root/bench/pair.py" --runs "$runs" --a-label "migguard check --staged" \
+  --b-label "git status --porcelain" -- "$bin" check --staged ++ git status --porcelain
 python3 "$root/bench/timeit.py" --runs "$runs" --label "migguard check --base main (50-commit branch)" -- "$bin" check --base main
 python3 "$root/bench/timeit.py" --runs "$runs" --label "migguard check --all" -- "$bin" check --all
