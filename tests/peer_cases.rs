@@ -24,7 +24,8 @@ CREATE INDEX idx_t_n ON t (n);\n\
 CREATE UNIQUE INDEX uq_t_col ON t (col);\n\
 ALTER TABLE t ADD CONSTRAINT fk_existing FOREIGN KEY (parent_id) REFERENCES parent (id) NOT VALID;\n\
 CREATE MATERIALIZED VIEW mv AS SELECT id FROM t;\n\
-CREATE UNIQUE INDEX mv_id ON mv (id);\n";
+CREATE UNIQUE INDEX mv_id ON mv (id);\n\
+CREATE TABLE events (id bigint, at date) PARTITION BY RANGE (at);\n";
 
 /// The rules (and codes) migguard reports on `sql`, a new atlas migration
 /// after `BASE`.
@@ -345,6 +346,13 @@ const PGFENCE_CASES: &[PgfenceCase] = &[
         code: "PG502",
         bad: timed!("REFRESH MATERIALIZED VIEW mv;\n"),
         good: Some(timed!("REFRESH MATERIALIZED VIEW CONCURRENTLY mv;\n")),
+    },
+    PgfenceCase {
+        pattern: "DETACH PARTITION (blocking; CONCURRENTLY on PostgreSQL 14+)",
+        rule: "maintenance-lock",
+        code: "PG506",
+        bad: timed!("ALTER TABLE events DETACH PARTITION events_2020;\n"),
+        good: Some(no_tx!("ALTER TABLE events DETACH PARTITION events_2020 CONCURRENTLY;\n")),
     },
     PgfenceCase {
         pattern: "Bulk UPDATE without WHERE (#28)",
