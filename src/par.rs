@@ -34,7 +34,7 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Result<
         let theirs: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
         let mut slots: Vec<Option<R>> = (0..items.len()).map(|_| None).collect();
         for part in std::iter::once(mine).chain(theirs) {
-            for (i, r) in part.map_err(panicked)? {
+            for (i, r) in part.map_err(|p| panicked("a parsing thread", p))? {
                 slots[i] = Some(r);
             }
         }
@@ -42,14 +42,14 @@ pub fn map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Result<
     })
 }
 
-/// The error for a worker that panicked, with its message.
-fn panicked(panic: Box<dyn std::any::Any + Send>) -> Error {
+/// The error for a thread (`what`) that panicked, with its message.
+pub fn panicked(what: &str, panic: Box<dyn std::any::Any + Send>) -> Error {
     let why = panic
         .downcast_ref::<&str>()
         .map(|s| s.to_string())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "no message".into());
-    Error::Internal(format!("a parsing thread panicked: {why}"))
+    Error::Internal(format!("{what} panicked: {why}"))
 }
 
 #[cfg(test)]

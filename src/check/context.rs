@@ -106,9 +106,6 @@ impl<'a> CheckContext<'a> {
         &self.settings.exempt_tables
     }
 
-    /// Atlas's analyzers and the lock rules over the new migrations, once
-    /// per run, shared by the rules that report their codes; the summary
-    /// says how many diagnostics `atlas:nolint` directives skipped.
     /// Starts the safety analysis on a thread of its own (its files are
     /// parsed first, here), so the rules that do not need it run meanwhile;
     /// [`CheckContext::atlas_lint`] collects it. Nothing for a directory
@@ -135,6 +132,9 @@ impl<'a> CheckContext<'a> {
         }
     }
 
+    /// Atlas's analyzers and the lock rules over the new migrations, once
+    /// per run, shared by the rules that report their codes; the summary
+    /// says how many diagnostics `atlas:nolint` directives skipped.
     pub fn atlas_lint(&self) -> Result<Arc<Lint>> {
         if let Some(l) = self.lint.get() {
             return Ok(l.clone());
@@ -150,9 +150,9 @@ impl<'a> CheckContext<'a> {
         } else {
             let running = self.lint_running.borrow_mut().take();
             let lint = match running {
-                Some(handle) => handle.join().map_err(|_| {
-                    crate::error::Error::Internal("the safety analysis thread panicked".into())
-                })?,
+                Some(handle) => handle
+                    .join()
+                    .map_err(|p| crate::par::panicked("the safety analysis thread", p))?,
                 None => self.sql.lint(&self.cs, self.lint_options())?,
             };
             if lint.skipped > 0 {

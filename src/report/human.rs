@@ -101,6 +101,11 @@ impl Diagnostic for FindingDiagnostic<'_> {
     }
 }
 
+/// A finding as one line, where miette cannot draw it.
+fn plain(f: &Finding) -> String {
+    format!("{}: {}\n", f.path, f.message)
+}
+
 fn short_label(f: &Finding) -> String {
     f.label.clone().unwrap_or_else(|| f.rule.to_string())
 }
@@ -156,15 +161,16 @@ pub fn render(report: &Report, color: bool, quiet: bool) -> String {
         };
         let mut one = String::new();
         if handler.render_report(&mut one, &diag).is_err() {
-            one = format!("{}: {}\n", finding.path, finding.message);
+            one = plain(finding);
         }
         one
     };
-    let rendered = if report.findings.len() < 64 {
+    // A panic while drawing (a bug) still shows every finding, plainly.
+    let plain_all = || report.findings.iter().map(plain).collect();
+    let rendered: Vec<String> = if report.findings.len() < 64 {
         report.findings.iter().map(render_one).collect()
     } else {
-        crate::par::map(&report.findings, render_one)
-            .unwrap_or_else(|_| report.findings.iter().map(render_one).collect())
+        crate::par::map(&report.findings, render_one).unwrap_or_else(|_| plain_all())
     };
     for one in rendered {
         out.push_str(&one);

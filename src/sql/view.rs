@@ -55,8 +55,9 @@ impl LintInput {
     }
 }
 
-/// Files to read: path, bytes, and where the up section ends.
-type Pending = Vec<(String, Arc<[u8]>, usize)>;
+/// A file to read: path, bytes, and where the up section ends.
+type PendingFile = (String, Arc<[u8]>, usize);
+type Pending = Vec<PendingFile>;
 
 /// A thread counting files, and the side they belong to.
 type Counting = (Side, std::thread::JoinHandle<Vec<(String, Counted)>>);
@@ -69,11 +70,15 @@ struct Counted {
 }
 
 impl Counted {
-    fn of(file: &ParsedFile) -> Counted {
-        Counted {
+    /// One pending file (path, bytes, end of its up section) parsed and
+    /// counted, its tree dropped.
+    fn read((path, bytes, end): &PendingFile) -> (String, Counted) {
+        let file = ParsedFile::parse(&bytes[..*end]);
+        let counted = Counted {
             stmts: file.stmts.len(),
-            unparsed: unparsed_of(file),
-        }
+            unparsed: unparsed_of(&file),
+        };
+        (path.clone(), counted)
     }
 }
 
@@ -145,9 +150,7 @@ impl SqlView {
     pub fn count_all(&self, cs: &ChangeSet, side: Side, paths: &[String]) -> Result<()> {
         self.join_counting()?;
         let todo = self.pending(cs, side, paths, true)?;
-        let results: Vec<(String, Counted)> = crate::par::map(&todo, |(p, b, end)| {
-            (p.clone(), Counted::of(&ParsedFile::parse(&b[..*end])))
-        })?;
+        let results: Vec<(String, Counted)> = crate::par::map(&todo, Counted::read)?;
         for (p, c) in results {
             self.counted.insert((side, p), Arc::new(c));
         }
@@ -163,11 +166,7 @@ impl SqlView {
         if todo.is_empty() {
             return Ok(());
         }
-        let handle = std::thread::spawn(move || {
-            todo.iter()
-                .map(|(p, b, end)| (p.clone(), Counted::of(&ParsedFile::parse(&b[..*end]))))
-                .collect()
-        });
+        let handle = std::thread::spawn(move || todo.iter().map(Counted::read).collect());
         *self.counting.borrow_mut() = Some((side, handle));
         Ok(())
     }
@@ -203,7 +202,7 @@ impl SqlView {
         };
         let results = handle
             .join()
-            .map_err(|_| crate::error::Error::Internal("a parsing thread panicked".into()))?;
+            .map_err(|p| crate::par::panicked("a parsing thread", p))?;
         for (p, c) in results {
             self.counted.insert((side, p), Arc::new(c));
         }
