@@ -14,6 +14,10 @@ use crate::findings::{Finding, Severity};
 struct FindingDiagnostic<'a> {
     finding: &'a Finding,
     source: Option<Window>,
+    /// The header line's text, already wrapped (see [`wrap`]).
+    message: String,
+    /// The help text, already wrapped.
+    help: String,
 }
 
 /// The lines of a file miette shows for one finding, numbered as in the
@@ -52,14 +56,17 @@ impl fmt::Debug for FindingDiagnostic<'_> {
 
 impl fmt::Display for FindingDiagnostic<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // Without a source snippet, the path would appear nowhere.
-        match (&self.source, self.finding.line) {
-            (Some(_), _) => f.write_str(&self.finding.message),
-            (None, Some(line)) => {
-                write!(f, "{}:{line}: {}", self.finding.path, self.finding.message)
-            }
-            (None, None) => write!(f, "{}: {}", self.finding.path, self.finding.message),
-        }
+        f.write_str(&self.message)
+    }
+}
+
+/// The header line's text: without a source snippet, the path would appear
+/// nowhere, so it leads.
+fn header(finding: &Finding, has_source: bool) -> String {
+    match (has_source, finding.line) {
+        (true, _) => finding.message.clone(),
+        (false, Some(line)) => format!("{}:{line}: {}", finding.path, finding.message),
+        (false, None) => format!("{}: {}", finding.path, finding.message),
     }
 }
 
@@ -82,8 +89,7 @@ impl Diagnostic for FindingDiagnostic<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        (!self.finding.help.is_empty())
-            .then(|| Box::new(&self.finding.help) as Box<dyn fmt::Display>)
+        (!self.help.is_empty()).then(|| Box::new(&self.help) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -116,12 +122,13 @@ pub fn render(report: &Report, color: bool, quiet: bool) -> String {
     } else {
         GraphicalTheme::unicode_nocolor()
     };
-    // Words break at ASCII spaces: the Unicode line-breaking rules cost more
-    // than the whole check on an audit with a thousand findings, and every
-    // message migguard writes breaks at spaces.
+    // Messages and help are wrapped by `wrap` before miette sees them:
+    // miette's own wrapping (textwrap) also breaks words after hyphens, which
+    // cuts file names and rule names in two, and it took an eighth of an
+    // audit's instructions.
     let handler = GraphicalReportHandler::new_themed(theme)
-        .with_width(100)
-        .with_word_separator(textwrap::WordSeparator::AsciiSpace);
+        .with_width(WIDTH)
+        .with_wrap_lines(false);
     // What trace measured comes first: the findings below refer to it.
     let mut out = crate::devdb::trace::render_text(&report.traces);
     // Line ranges per file, computed once: an audit shows hundreds of
@@ -155,9 +162,13 @@ pub fn render(report: &Report, color: bool, quiet: bool) -> String {
                 first_line,
             })
         });
+        let message = wrap(&header(finding, source.is_some()), WIDTH - 6);
+        let help = wrap(&finding.help, WIDTH - 10);
         let diag = FindingDiagnostic {
             finding: &shown,
             source,
+            message,
+            help,
         };
         let mut one = String::new();
         if handler.render_report(&mut one, &diag).is_err() {
@@ -194,6 +205,86 @@ pub fn render(report: &Report, color: bool, quiet: bool) -> String {
         out.push_str(&summary(report));
     }
     out
+}
+
+/// The terminal width miette draws for.
+const WIDTH: usize = 100;
+
+/// `text` wrapped to lines of at most `width` columns (miette adds its
+/// indent, four columns before a message and eight before help, within its
+/// width less two), first fit: words break only at ASCII spaces, the spaces
+/// between words on a line are kept as written, a word wider than a line is
+/// cut into pieces of `width` columns, spaces at a line's end are dropped,
+/// and the text's own line breaks are kept.
+fn wrap(text: &str, width: usize) -> String {
+    let width = width.max(1);
+    let mut out = String::with_capacity(text.len() + text.len() / width + 1);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let body = line.trim_start_matches(' ');
+        // The spaces written before the next word: a line's own indent first.
+        let mut gap = &line[..line.len() - body.len()];
+        let mut used = 0;
+        let mut rest = body;
+        while !rest.is_empty() {
+            let end = rest.find(' ').unwrap_or(rest.len());
+            let (word, after) = rest.split_at(end);
+            let next = after.trim_start_matches(' ');
+            for piece in pieces(word, width) {
+                let w = columns(piece);
+                if used > 0 && used + gap.len() + w > width {
+                    out.push('\n');
+                    used = 0;
+                } else {
+                    out.push_str(gap);
+                    used += gap.len();
+                }
+                out.push_str(piece);
+                used += w;
+                gap = "";
+            }
+            gap = &after[..after.len() - next.len()];
+            rest = next;
+        }
+    }
+    out
+}
+
+/// The columns `s` takes on a terminal.
+fn columns(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        textwrap::core::display_width(s)
+    }
+}
+
+/// `word` cut into pieces of at most `width` columns (one piece when it fits).
+fn pieces(word: &str, width: usize) -> impl Iterator<Item = &str> {
+    let mut rest = word;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        if columns(rest) <= width {
+            return Some(std::mem::take(&mut rest));
+        }
+        let mut used = 0;
+        let mut end = rest.len();
+        for (at, c) in rest.char_indices() {
+            let w = columns(c.encode_utf8(&mut [0; 4]));
+            if used + w > width && at > 0 {
+                end = at;
+                break;
+            }
+            used += w;
+        }
+        let (piece, tail) = rest.split_at(end);
+        rest = tail;
+        Some(piece)
+    })
 }
 
 /// The widest source line shown (miette adds a gutter of about ten columns,
@@ -393,6 +484,30 @@ fn summary(report: &Report) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_wraps_at_spaces_only_and_keeps_every_character() {
+        let text = "the file 20250123130012_billing-sequence-numbers.up.sql is not-yet applied";
+        let wrapped = wrap(text, 30);
+        // A word wider than a line is cut where the line ends; hyphens are
+        // not break points.
+        assert_eq!(
+            wrapped,
+            "the file\n20250123130012_billing-sequenc\ne-numbers.up.sql is not-yet\napplied"
+        );
+        assert!(wrapped.lines().all(|l| columns(l) <= 30), "{wrapped}");
+        // Nothing is lost or added but the breaks: spaces inside a line as
+        // written, a line's own indent and line breaks kept.
+        let text = "a  b\n  indented line\n\nlast";
+        assert_eq!(wrap(text, 80), text);
+        let wrapped = wrap("aaaa bbbb cccc", 9);
+        assert_eq!(wrapped, "aaaa bbbb\ncccc");
+        assert_eq!(wrap("aaaa bbbb ", 9), "aaaa bbbb");
+        // Columns, not bytes: a wide character takes two.
+        assert_eq!(wrap("ab 日本", 5), "ab\n日本");
+        assert_eq!(wrap("日本語", 4), "日本\n語");
+        assert_eq!(wrap("", 10), "");
+    }
 
     #[test]
     fn long_lines_are_cut_around_the_span() {
