@@ -381,6 +381,7 @@ pub fn man_page() -> Result<String> {
 
 /// Runs migguard with the process's arguments and returns the exit code.
 pub fn main() -> i32 {
+    crate::devdb::trace("start");
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -418,6 +419,7 @@ pub fn main() -> i32 {
             ExitStatus::Clean
         }),
     };
+    crate::devdb::trace("command returned");
     exit_code(result)
 }
 

@@ -17,7 +17,7 @@ struct FindingDiagnostic<'a> {
     /// The header line's text, already wrapped (see [`wrap`]).
     message: String,
     /// The help text, already wrapped.
-    help: String,
+    help: &'a str,
 }
 
 /// The lines of a file miette shows for one finding, numbered as in the
@@ -89,7 +89,7 @@ impl Diagnostic for FindingDiagnostic<'_> {
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        (!self.help.is_empty()).then(|| Box::new(&self.help) as Box<dyn fmt::Display>)
+        (!self.help.is_empty()).then(|| Box::new(self.help) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -144,6 +144,14 @@ pub fn render(report: &Report, color: bool, quiet: bool) -> String {
             }
         }
     }
+    // Help texts, wrapped once each: an audit's thousand findings share a
+    // few dozen.
+    let mut helps: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
+    for finding in &report.findings {
+        helps
+            .entry(finding.help.as_str())
+            .or_insert_with(|| wrap(&finding.help, WIDTH - 10));
+    }
     // Each finding renders on its own, so an audit's thousand findings are
     // drawn on every core; the output keeps the findings' order.
     let render_one = |finding: &Finding| {
@@ -163,7 +171,7 @@ pub fn render(report: &Report, color: bool, quiet: bool) -> String {
             })
         });
         let message = wrap(&header(finding, source.is_some()), WIDTH - 6);
-        let help = wrap(&finding.help, WIDTH - 10);
+        let help = helps.get(finding.help.as_str()).map_or("", String::as_str);
         let diag = FindingDiagnostic {
             finding: &shown,
             source,

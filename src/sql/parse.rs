@@ -7,6 +7,7 @@ use std::ops::Range;
 use sqlparser::ast::Statement;
 use sqlparser::dialect::PostgreSqlDialect;
 use sqlparser::parser::Parser;
+use sqlparser::tokenizer::Tokenizer;
 
 use super::split::split;
 
@@ -54,7 +55,11 @@ impl ParsedFile {
                 }],
             };
         }
-        let text = String::from_utf8_lossy(bytes).into_owned();
+        // Valid UTF-8 (every real migration) is checked by the fast path.
+        let text = match std::str::from_utf8(bytes) {
+            Ok(text) => text.to_owned(),
+            Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+        };
         // Line numbers counted incrementally: pieces come in order.
         let (mut line, mut counted) = (1usize, 0usize);
         let stmts = split(&text)
@@ -65,12 +70,7 @@ impl ParsedFile {
                     .filter(|&&c| c == b'\n')
                     .count();
                 counted = piece.span.start;
-                let sql = &text[piece.span.clone()];
-                let ast = Parser::new(&PostgreSqlDialect {})
-                    .with_recursion_limit(64)
-                    .try_with_sql(sql)
-                    .and_then(|mut p| p.parse_statements())
-                    .unwrap_or_default();
+                let ast = parse_sql(&text[piece.span.clone()]);
                 Stmt {
                     line,
                     span: piece.span,
@@ -89,6 +89,27 @@ impl ParsedFile {
     pub fn stmt_text(&self, stmt: &Stmt) -> &str {
         &self.text[stmt.span.clone()]
     }
+}
+
+/// The statements of `sql` (one piece of a file), or none when sqlparser
+/// cannot read it. What `Parser::try_with_sql` does, with the token buffer
+/// sized up front: sqlparser makes a token of every space, so a statement
+/// has up to about a token per two bytes, and growing the buffer one
+/// doubling at a time copied it over and over.
+fn parse_sql(sql: &str) -> Vec<Statement> {
+    let dialect = PostgreSqlDialect {};
+    let mut tokens = Vec::with_capacity(sql.len() / 2 + 8);
+    if Tokenizer::new(&dialect, sql)
+        .tokenize_with_location_into_buf(&mut tokens)
+        .is_err()
+    {
+        return Vec::new();
+    }
+    Parser::new(&dialect)
+        .with_recursion_limit(64)
+        .with_tokens_with_locations(tokens)
+        .parse_statements()
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
