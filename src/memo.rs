@@ -3,17 +3,20 @@
 //! a check (file contents, parsed SQL, parsed Go) keep their results in one.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::hash::Hash;
 
+use rustc_hash::FxHashMap;
+
+/// Keys are paths and blob ids, hashed with Fx: no one chooses them to
+/// collide, and SipHash cost more than the lookups themselves.
 pub struct Memo<K, V> {
-    map: RefCell<HashMap<K, V>>,
+    map: RefCell<FxHashMap<K, V>>,
 }
 
 impl<K, V> Default for Memo<K, V> {
     fn default() -> Self {
         Memo {
-            map: RefCell::new(HashMap::new()),
+            map: RefCell::new(FxHashMap::default()),
         }
     }
 }

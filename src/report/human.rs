@@ -133,8 +133,8 @@ pub fn render(report: &Report, color: bool, quiet: bool) -> String {
     let mut out = crate::devdb::trace::render_text(&report.traces);
     // Line ranges per file, computed once: an audit shows hundreds of
     // findings in the same large files.
-    let mut line_index: std::collections::HashMap<&str, Vec<std::ops::Range<usize>>> =
-        std::collections::HashMap::new();
+    let mut line_index: rustc_hash::FxHashMap<&str, Vec<std::ops::Range<usize>>> =
+        rustc_hash::FxHashMap::default();
     for finding in &report.findings {
         if finding.span.is_some() {
             if let Some(text) = report.sources.get(&finding.path) {
@@ -146,7 +146,7 @@ pub fn render(report: &Report, color: bool, quiet: bool) -> String {
     }
     // Help texts, wrapped once each: an audit's thousand findings share a
     // few dozen.
-    let mut helps: std::collections::HashMap<&str, String> = std::collections::HashMap::new();
+    let mut helps: rustc_hash::FxHashMap<&str, String> = rustc_hash::FxHashMap::default();
     for finding in &report.findings {
         helps
             .entry(finding.help.as_str())

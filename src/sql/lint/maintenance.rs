@@ -27,22 +27,57 @@ fn name_of(word: &str) -> Option<String> {
         .map(|n| object_name(&n))
 }
 
+/// The first words of a statement, split at whitespace, as written and
+/// upper-cased: what the judges that read a statement by its words
+/// (`maintenance-lock`, `postgres-version`, the renames sqlparser does not
+/// model) look at, split once per statement for all of them.
+pub(super) struct Words<'a> {
+    pub raw: Vec<&'a str>,
+    pub upper: Vec<String>,
+}
+
+impl<'a> Words<'a> {
+    /// The words the judges read: no statement they know needs more.
+    const MAX: usize = 12;
+
+    pub fn of(text: &'a str) -> Words<'a> {
+        let raw: Vec<&str> = text.split_whitespace().take(Self::MAX).collect();
+        let upper = raw.iter().map(|w| w.to_ascii_uppercase()).collect();
+        Words { raw, upper }
+    }
+
+    /// Word `n`, upper-cased, as written (`""` past the end).
+    fn at(&self, n: usize) -> &str {
+        self.upper.get(n).map(String::as_str).unwrap_or("")
+    }
+
+    /// Word `n`, upper-cased, without the punctuation around it.
+    fn bare(&self, n: usize) -> &str {
+        self.at(n).trim_matches(PUNCTUATION)
+    }
+
+    /// Whether `word` (upper case) is among them, punctuation aside.
+    fn has(&self, word: &str) -> bool {
+        self.upper
+            .iter()
+            .any(|x| x.trim_matches(PUNCTUATION) == word)
+    }
+}
+
+/// What may stick to a word: `(FULL,`, `users;`.
+const PUNCTUATION: [char; 4] = [',', '(', ')', ';'];
+
 impl Lint {
     /// `maintenance-lock` on a statement, from its words.
-    pub(super) fn judge_maintenance(&self, text: &str, out: &mut Vec<Found>) {
-        let words: Vec<&str> = text.split_whitespace().take(12).collect();
-        let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
-        let has = |w: &str| {
-            upper
-                .iter()
-                .any(|x| x.trim_matches([',', '(', ')', ';']) == w)
-        };
-        let first = |n: usize| upper.get(n).map(String::as_str).unwrap_or("");
+    pub(super) fn judge_maintenance(&self, text: &Words, out: &mut Vec<Found>) {
+        let (words, upper) = (&text.raw, &text.upper);
+        let has = |w: &str| text.has(w);
+        let first = |n: usize| text.at(n);
         // The first word after the keywords and options, as a name.
         let target = |from: usize, skip: &[&str]| -> Option<String> {
             words
                 .iter()
-                .zip(&upper)
+                .zip(upper)
                 .skip(from)
                 .find(|(_, u)| {
                     !skip.contains(&u.trim_matches([',', '(', ')', ';']))
@@ -129,7 +164,7 @@ impl Lint {
                 };
                 let tables: Vec<String> = words
                     .iter()
-                    .zip(&upper)
+                    .zip(upper)
                     .skip(start)
                     .take_while(|(_, u)| {
                         !["CASCADE", "RESTRICT", "RESTART", "CONTINUE"]
@@ -246,14 +281,9 @@ impl Lint {
 impl Lint {
     /// `postgres-version`: statements whose outcome depends on the server
     /// version (`conventions.postgres_version`), from their words.
-    pub(super) fn judge_version(&self, text: &str, session: &Session, out: &mut Vec<Found>) {
-        let upper: Vec<String> = text
-            .split_whitespace()
-            .take(12)
-            .map(|w| w.trim_matches([',', '(', ')', ';']).to_ascii_uppercase())
-            .collect();
-        let has = |w: &str| upper.iter().any(|x| x == w);
-        let first = |n: usize| upper.get(n).map(String::as_str).unwrap_or("");
+    pub(super) fn judge_version(&self, text: &Words, session: &Session, out: &mut Vec<Found>) {
+        let has = |w: &str| text.has(w);
+        let first = |n: usize| text.bare(n);
         let (v, minor) = (self.pg_version, self.pg_minor);
         let mut push = |code: &'static str, message: String| {
             out.push((code, Analyzer::PgVersion, message, String::new()));
@@ -302,10 +332,9 @@ impl Lint {
     /// `backward-incompatible-change` for renames sqlparser does not model:
     /// a schema (`BC103`) and an enum value (`BC104`) that exist on the base
     /// side.
-    pub(super) fn judge_renames(&self, text: &str, out: &mut Vec<Found>) {
-        let words: Vec<&str> = text.split_whitespace().take(8).collect();
-        let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
-        let at = |n: usize| upper.get(n).map(String::as_str).unwrap_or("");
+    pub(super) fn judge_renames(&self, text: &Words, out: &mut Vec<Found>) {
+        let words = &text.raw;
+        let at = |n: usize| text.at(n);
         if at(0) != "ALTER" {
             return;
         }

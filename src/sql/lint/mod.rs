@@ -263,9 +263,10 @@ impl Lint {
                 if stmt.ast.is_empty() {
                     locks::judge_opaque(file.stmt_text(stmt), &session, &mut found);
                 }
-                self.judge_maintenance(file.stmt_text(stmt), &mut found);
-                self.judge_version(file.stmt_text(stmt), &session, &mut found);
-                self.judge_renames(file.stmt_text(stmt), &mut found);
+                let words = maintenance::Words::of(file.stmt_text(stmt));
+                self.judge_maintenance(&words, &mut found);
+                self.judge_version(&words, &session, &mut found);
+                self.judge_renames(&words, &mut found);
                 for ast in &stmt.ast {
                     self.judge(ast, &file.stmts[i + 1..], &mut found);
                     let lock = self.judge_locks(ast, &session, &mut found);
