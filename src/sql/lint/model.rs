@@ -7,6 +7,9 @@ use super::*;
 impl Lint {
     /// Applies `ast` to the model; `new`: the change creates what it adds.
     pub(super) fn apply(&mut self, ast: &Statement, new: bool) {
+        if new {
+            self.mark_fresh(ast);
+        }
         match ast {
             Statement::CreateTable(ct) => self.create_table(ct, new),
             Statement::CreateIndex(ci) => {
@@ -89,6 +92,35 @@ impl Lint {
                         .unwrap_or_default();
                     if every_null && never_null(&a.value, &not_null_columns) {
                         self.filled.insert((table.clone(), col));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Notes the names `ast` may mark as the change's own, for
+    /// [`Lint::settle`]: a table under its name before and after each
+    /// `ALTER TABLE` operation (a rename moves its marks to the new name).
+    fn mark_fresh(&mut self, ast: &Statement) {
+        let fresh = &mut self.fresh;
+        match ast {
+            Statement::CreateTable(ct) => fresh.tables.push(object_name(&ct.name)),
+            Statement::CreateIndex(ci) => {
+                if let Some(name) = &ci.name {
+                    fresh.indexes.push(object_name(name));
+                }
+            }
+            Statement::CreateType { name, .. } => fresh.types.push(object_name(name)),
+            Statement::CreateSchema { schema_name, .. } => fresh
+                .schemas
+                .push(schema_name.to_string().trim_matches('"').to_string()),
+            Statement::AlterTable(at) => {
+                fresh.tables.push(object_name(&at.name));
+                for op in &at.operations {
+                    if let AlterTableOperation::RenameTable { table_name } = op {
+                        let (RenameTableNameKind::As(n) | RenameTableNameKind::To(n)) = table_name;
+                        fresh.tables.push(object_name(n));
                     }
                 }
             }
