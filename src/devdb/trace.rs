@@ -210,8 +210,7 @@ fn refuses_transaction(result: &std::result::Result<(), postgres::Error>) -> boo
 }
 
 fn first_words(sql: &str) -> String {
-    let flat: Vec<&str> = sql.split_whitespace().take(8).collect();
-    let mut s = flat.join(" ");
+    let mut s = crate::sql::parse::first_words(sql, 8);
     if sql.split_whitespace().nth(8).is_some() {
         s.push_str(" ...");
     }

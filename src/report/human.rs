@@ -131,10 +131,12 @@ pub fn render(report: &Report, color: bool, quiet: bool) -> String {
         .with_wrap_lines(false);
     // What trace measured comes first: the findings below refer to it.
     let mut out = crate::devdb::trace::render_text(&report.traces);
-    // Line ranges per file, computed once: an audit shows hundreds of
-    // findings in the same large files.
+    // Line ranges per file and wrapped help texts, each made once: an
+    // audit shows hundreds of findings in the same large files, and its
+    // thousand findings share a few dozen help texts.
     let mut line_index: rustc_hash::FxHashMap<&str, Vec<std::ops::Range<usize>>> =
         rustc_hash::FxHashMap::default();
+    let mut helps: rustc_hash::FxHashMap<&str, String> = rustc_hash::FxHashMap::default();
     for finding in &report.findings {
         if finding.span.is_some() {
             if let Some(text) = report.sources.get(&finding.path) {
@@ -143,14 +145,9 @@ pub fn render(report: &Report, color: bool, quiet: bool) -> String {
                     .or_insert_with(|| line_ranges(text));
             }
         }
-    }
-    // Help texts, wrapped once each: an audit's thousand findings share a
-    // few dozen.
-    let mut helps: rustc_hash::FxHashMap<&str, String> = rustc_hash::FxHashMap::default();
-    for finding in &report.findings {
         helps
             .entry(finding.help.as_str())
-            .or_insert_with(|| wrap(&finding.help, WIDTH - 10));
+            .or_insert_with(|| wrap(&finding.help, HELP_WIDTH));
     }
     // Each finding renders on its own, so an audit's thousand findings are
     // drawn on every core; the output keeps the findings' order.
@@ -170,7 +167,7 @@ pub fn render(report: &Report, color: bool, quiet: bool) -> String {
                 first_line,
             })
         });
-        let message = wrap(&header(finding, source.is_some()), WIDTH - 6);
+        let message = wrap(&header(finding, source.is_some()), MESSAGE_WIDTH);
         let help = helps.get(finding.help.as_str()).map_or("", String::as_str);
         let diag = FindingDiagnostic {
             finding: &shown,
@@ -217,6 +214,11 @@ pub fn render(report: &Report, color: bool, quiet: bool) -> String {
 
 /// The terminal width miette draws for.
 const WIDTH: usize = 100;
+/// What is left for a message and for help: miette draws within its width
+/// less two, after an indent of four columns (`  × `) and of eight
+/// (`  help: `).
+const MESSAGE_WIDTH: usize = WIDTH - 2 - 4;
+const HELP_WIDTH: usize = WIDTH - 2 - 8;
 
 /// `text` wrapped to lines of at most `width` columns (miette adds its
 /// indent, four columns before a message and eight before help, within its

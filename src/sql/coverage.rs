@@ -47,11 +47,7 @@ impl Coverage {
                     path: path.to_string(),
                     line: stmt.line,
                     reason,
-                    statement: text
-                        .split_whitespace()
-                        .take(6)
-                        .collect::<Vec<_>>()
-                        .join(" "),
+                    statement: super::parse::first_words(text, 6),
                 }),
                 None => self.analysed += 1,
             }

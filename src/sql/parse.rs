@@ -91,6 +91,15 @@ impl ParsedFile {
     }
 }
 
+/// The first `n` words of `text`, joined by single spaces: how messages and
+/// summaries name a statement.
+pub fn first_words(text: &str, n: usize) -> String {
+    text.split_whitespace()
+        .take(n)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The statements of `sql` (one piece of a file), or none when sqlparser
 /// cannot read it. What `Parser::try_with_sql` does, with the token buffer
 /// sized up front: sqlparser makes a token of every space, so a statement

@@ -90,12 +90,7 @@ fn unparsed_of(file: &ParsedFile) -> Vec<(usize, String)> {
         .filter(|s| s.is_opaque())
         .map(|s| {
             let text = file.text.get(s.span.clone()).unwrap_or("");
-            let words: String = text
-                .split_whitespace()
-                .take(6)
-                .collect::<Vec<_>>()
-                .join(" ");
-            (s.line, words)
+            (s.line, crate::sql::parse::first_words(text, 6))
         })
         .collect()
 }
@@ -150,11 +145,14 @@ impl SqlView {
     pub fn count_all(&self, cs: &ChangeSet, side: Side, paths: &[String]) -> Result<()> {
         self.join_counting()?;
         let todo = self.pending(cs, side, paths, true)?;
-        let results: Vec<(String, Counted)> = crate::par::map(&todo, Counted::read)?;
+        self.keep_counted(side, crate::par::map(&todo, Counted::read)?);
+        Ok(())
+    }
+
+    fn keep_counted(&self, side: Side, results: Vec<(String, Counted)>) {
         for (p, c) in results {
             self.counted.insert((side, p), Arc::new(c));
         }
-        Ok(())
     }
 
     /// Starts counting `paths` on a thread of its own (the blobs are read
@@ -203,9 +201,7 @@ impl SqlView {
         let results = handle
             .join()
             .map_err(|p| crate::par::panicked("a parsing thread", p))?;
-        for (p, c) in results {
-            self.counted.insert((side, p), Arc::new(c));
-        }
+        self.keep_counted(side, results);
         Ok(())
     }
 

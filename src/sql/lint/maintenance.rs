@@ -80,7 +80,7 @@ impl Lint {
                 .zip(upper)
                 .skip(from)
                 .find(|(_, u)| {
-                    !skip.contains(&u.trim_matches([',', '(', ')', ';']))
+                    !skip.contains(&u.trim_matches(PUNCTUATION))
                         && !u.starts_with('(')
                         && !u.ends_with(')')
                 })

@@ -32,8 +32,7 @@ impl Lint {
                 self.new_matviews.insert(object_name(&cv.name));
             }
             Statement::CreateSchema { schema_name, .. } => {
-                let name = schema_name.to_string().trim_matches('"').to_string();
-                self.schemas.entry(name).or_insert(new);
+                self.schemas.entry(schema_key(schema_name)).or_insert(new);
             }
             Statement::Drop {
                 object_type, names, ..
@@ -112,9 +111,9 @@ impl Lint {
                 }
             }
             Statement::CreateType { name, .. } => fresh.types.push(object_name(name)),
-            Statement::CreateSchema { schema_name, .. } => fresh
-                .schemas
-                .push(schema_name.to_string().trim_matches('"').to_string()),
+            Statement::CreateSchema { schema_name, .. } => {
+                fresh.schemas.push(schema_key(schema_name))
+            }
             Statement::AlterTable(at) => {
                 fresh.tables.push(object_name(&at.name));
                 for op in &at.operations {
@@ -329,4 +328,9 @@ impl Lint {
         self.tables.insert(table.to_string(), t);
         table.to_string()
     }
+}
+
+/// A schema's name as the model keys it (without its quotes).
+fn schema_key(name: &sqlparser::ast::SchemaName) -> String {
+    name.to_string().trim_matches('"').to_string()
 }
