@@ -63,6 +63,12 @@ fn dollar_tag(b: &[u8], i: usize) -> Option<usize> {
 fn split_with(src: &str, from: usize, delim: &str) -> Vec<Piece> {
     let b = src.as_bytes();
     let d = delim.as_bytes();
+    let Some(&d0) = d.first() else {
+        return Vec::new();
+    };
+    // Whether a word may hold the delimiter (`-- atlas:delimiter GO`): then
+    // every byte of a word is checked for it.
+    let d_in_word = is_ident_char(d0);
     let mut out = Vec::new();
     let mut i = from;
     // Start of the current piece's comments, and of its first real token.
@@ -77,27 +83,26 @@ fn split_with(src: &str, from: usize, delim: &str) -> Vec<Piece> {
             });
         }
     };
+    // Where the first `needle` at or after `at` is, or the end.
+    let find = |needle: u8, at: usize| memchr::memchr(needle, &b[at..]).map_or(b.len(), |p| at + p);
     while i < b.len() {
-        if b[i..].starts_with(d) {
+        let c = b[i];
+        if c == d0 && b[i..].starts_with(d) {
             push(&mut out, start, last_token_end, comments_start);
             i += d.len();
             start = None;
             comments_start = i;
             continue;
         }
-        let c = b[i];
         if c.is_ascii_whitespace() {
             i += 1;
             continue;
         }
-        if b[i..].starts_with(b"--") {
-            i = b[i..]
-                .iter()
-                .position(|&x| x == b'\n')
-                .map_or(b.len(), |p| i + p);
+        if c == b'-' && b.get(i + 1) == Some(&b'-') {
+            i = find(b'\n', i);
             continue;
         }
-        if b[i..].starts_with(b"/*") {
+        if c == b'/' && b.get(i + 1) == Some(&b'*') {
             let mut depth = 0usize;
             while i < b.len() {
                 if b[i..].starts_with(b"/*") {
@@ -125,40 +130,39 @@ fn split_with(src: &str, from: usize, delim: &str) -> Vec<Piece> {
         if escape_string {
             i += 2;
             while i < b.len() {
-                match b[i] {
-                    b'\\' => i += 2,
-                    b'\'' if b.get(i + 1) == Some(&b'\'') => i += 2,
-                    b'\'' => {
-                        i += 1;
+                match memchr::memchr2(b'\\', b'\'', &b[i..]) {
+                    None => i = b.len(),
+                    Some(p) if b[i + p] == b'\\' => i += p + 2,
+                    Some(p) if b.get(i + p + 1) == Some(&b'\'') => i += p + 2,
+                    Some(p) => {
+                        i += p + 1;
                         break;
                     }
-                    _ => i += 1,
                 }
             }
         } else if c == b'\'' || c == b'"' {
+            // `''` (or `""`) inside is the quote itself, written twice.
             i += 1;
             while i < b.len() {
-                if b[i] == c {
-                    if b.get(i + 1) == Some(&c) {
-                        i += 2;
-                        continue;
-                    }
-                    i += 1;
-                    break;
+                i = find(c, i);
+                if i < b.len() && b.get(i + 1) == Some(&c) {
+                    i += 2;
+                    continue;
                 }
                 i += 1;
+                break;
             }
         } else if let Some(len) = dollar_tag(b, i) {
             let tag = &b[i..i + len];
             let body = i + len;
-            i = match b[body..].windows(len).position(|w| w == tag) {
+            i = match memchr::memmem::find(&b[body..], tag) {
                 Some(p) => body + p + len,
                 None => b.len(),
             };
         } else {
             i += 1;
             // Consume the rest of a word at once.
-            while i < b.len() && is_ident_char(b[i]) && !b[i..].starts_with(d) {
+            while i < b.len() && is_ident_char(b[i]) && !(d_in_word && b[i..].starts_with(d)) {
                 i += 1;
             }
         }
@@ -235,6 +239,9 @@ mod tests {
         );
         let src = "-- atlas:delimiter \\n\\n\n\nSELECT 1;\nSELECT 2;\n\nSELECT 3;\n";
         assert_eq!(texts(src), ["SELECT 1;\nSELECT 2;", "SELECT 3;"]);
+        // A delimiter made of word characters ends a statement inside a word.
+        let src = "-- atlas:delimiter GO\n\nSELECT 1\nGO\nSELECT 'GO' AS xGO\n";
+        assert_eq!(texts(src), ["SELECT 1", "SELECT 'GO' AS x"]);
     }
 
     #[test]
@@ -258,6 +265,10 @@ mod tests {
             let p = split(src);
             assert!(p.len() <= 1, "{src}");
         }
+        // An open quote runs to the end of the file.
+        assert_eq!(texts("SELECT 1; SELECT 'a;b"), ["SELECT 1", "SELECT 'a;b"]);
+        assert_eq!(texts("SELECT E'a\\'; b"), ["SELECT E'a\\'; b"]);
+        assert_eq!(texts("SELECT \"a\"\"; b"), ["SELECT \"a\"\"; b"]);
         let deep = "/*".repeat(50) + &"*/".repeat(50) + "SELECT 1;";
         assert_eq!(texts(&deep), ["SELECT 1"]);
     }
