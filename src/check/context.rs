@@ -30,7 +30,7 @@ pub struct CheckContext<'a> {
     pub(super) soft_delete: OnceCell<Arc<SoftDelete>>,
     lint: OnceCell<Arc<Lint>>,
     /// The safety analysis running on a thread of its own, when started
-    /// early ([`CheckContext::start_lint`]).
+    /// early ([`CheckContext::parse_ups_and_start_lint`]).
     lint_running: RefCell<Option<std::thread::JoinHandle<Lint>>>,
 }
 
@@ -106,20 +106,20 @@ impl<'a> CheckContext<'a> {
         &self.settings.exempt_tables
     }
 
-    /// Starts the safety analysis on a thread of its own (its files are
-    /// parsed first, here), so the rules that do not need it run meanwhile;
-    /// [`CheckContext::atlas_lint`] collects it. Nothing for a directory
-    /// named for another database.
-    pub fn start_lint(&self) -> Result<()> {
+    /// `--all`: parses every up migration on every core with the safety
+    /// analysis running beside, on a thread of its own, reading each
+    /// migration as soon as it is parsed; the rules that do not need it run
+    /// after, while it ends. [`CheckContext::atlas_lint`] collects it. A
+    /// directory named for another database is only parsed.
+    pub fn parse_ups_and_start_lint(&self) -> Result<()> {
         if self.lint.get().is_some()
             || self.lint_running.borrow().is_some()
             || crate::migrations::other_dialect_named_by(&self.cs.dir).is_some()
         {
-            return Ok(());
+            return self.parse_all(Side::New, &self.cs.ups());
         }
-        let input = self.sql.lint_input(&self.cs)?;
-        let options = self.lint_options();
-        *self.lint_running.borrow_mut() = Some(std::thread::spawn(move || input.run(options)));
+        let analysis = self.sql.parse_and_lint(&self.cs, self.lint_options())?;
+        *self.lint_running.borrow_mut() = Some(analysis);
         Ok(())
     }
 

@@ -127,20 +127,19 @@ fn run_dir(
     crate::devdb::trace("check: change set read");
     let mut ctx = CheckContext::new(settings, cs, options.regenerate);
     if ctx.cs.mode == Mode::All {
-        // The migrations every SQL rule reads are parsed first, on every
-        // core; then the files no rule reads (the down files) are counted on
-        // a thread of their own while the rules run on this one.
-        let ups = ctx.cs.ups();
-        ctx.parse_all(Side::New, &ups)?;
-        let ups: std::collections::HashSet<String> = ups.into_iter().collect();
+        // The files no rule reads (the down files) are counted on a thread
+        // of their own, beside the rest of the run; the migrations every
+        // SQL rule reads are parsed on every core, with the safety analysis
+        // (each migration judged against all earlier ones) following the
+        // parsing on a thread of its own, and ending while the whole-tree
+        // rules run on this one.
+        let ups: std::collections::HashSet<String> = ctx.cs.ups().into_iter().collect();
         let others: Vec<String> = audit_sql_files(&ctx)
             .into_iter()
             .filter(|p| !ups.contains(p))
             .collect();
         ctx.sql.count_in_background(&ctx.cs, Side::New, &others)?;
-        // The safety analysis (each migration judged against all earlier
-        // ones) runs beside the whole-tree rules.
-        ctx.start_lint()?;
+        ctx.parse_ups_and_start_lint()?;
     }
     let mut findings = rule_findings(&ctx, selection)?;
     let mut traces = Vec::new();

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::check::{ChangeSet, Mode, Side};
 use crate::error::Result;
 use crate::memo::Memo;
+use crate::migrations::TxMode;
 use crate::sql::coverage::Coverage;
 use crate::sql::lint::Lint;
 use crate::sql::normalize::normalize_query;
@@ -30,28 +31,50 @@ pub struct SqlView {
 }
 
 /// The safety analysis's input (see [`SqlView::lint_input`]).
-pub struct LintInput {
+struct LintInput {
     /// Path, parsed file, whether the change creates it, its transaction mode.
-    files: Vec<(String, Arc<ParsedFile>, bool, crate::migrations::TxMode)>,
+    files: Vec<(String, Arc<ParsedFile>, bool, TxMode)>,
     /// `--all`: each migration judged against all earlier ones.
     audit: bool,
 }
 
 impl LintInput {
     /// Atlas's analyzers and the lock rules over the files, in order.
-    pub fn run(&self, options: LintOptions) -> Lint {
-        let mut lint = Lint::default()
+    fn run(&self, options: LintOptions) -> Lint {
+        let mut run = LintRun::new(options, self.audit);
+        for (path, file, is_new, tx) in &self.files {
+            run.file(path, file, *is_new, *tx);
+        }
+        run.end()
+    }
+}
+
+/// The safety analysis in progress: fed one migration at a time, in order.
+struct LintRun {
+    lint: Lint,
+    /// `--all`: each migration judged against all earlier ones.
+    audit: bool,
+}
+
+impl LintRun {
+    fn new(options: LintOptions, audit: bool) -> LintRun {
+        let lint = Lint::default()
             .for_postgres(options.postgres_version, options.lock_timeout_set_by_runner)
             .with_minor(options.postgres_minor);
-        for (path, file, is_new, tx) in &self.files {
-            lint.file_in(path, file, *is_new, *tx);
-            if self.audit {
-                lint.finish();
-                lint.settle();
-            }
+        LintRun { lint, audit }
+    }
+
+    fn file(&mut self, path: &str, file: &ParsedFile, is_new: bool, tx: TxMode) {
+        self.lint.file_in(path, file, is_new, tx);
+        if self.audit {
+            self.lint.finish();
+            self.lint.settle();
         }
-        lint.finish();
-        lint
+    }
+
+    fn end(mut self) -> Lint {
+        self.lint.finish();
+        self.lint
     }
 }
 
@@ -136,6 +159,72 @@ impl SqlView {
             self.parsed.insert((side, p), Arc::new(f));
         }
         Ok(())
+    }
+
+    /// `--all`: parses every up migration on every core while the safety
+    /// analysis reads, on a thread of its own, each migration as soon as it
+    /// and all before it are parsed (it judges them in order), so the
+    /// analysis ends shortly after the parsing instead of starting after it.
+    /// Returns the analysis's thread.
+    pub fn parse_and_lint(
+        &self,
+        cs: &ChangeSet,
+        options: LintOptions,
+    ) -> Result<std::thread::JoinHandle<Lint>> {
+        let ups = cs.ups();
+        let new: HashSet<&str> = cs.new_migrations().iter().map(String::as_str).collect();
+        let order: Vec<(String, bool)> = ups
+            .iter()
+            .map(|p| (p.clone(), new.contains(p.as_str())))
+            .collect();
+        let (format, audit) = (cs.format, cs.mode == Mode::All);
+        let (sender, parsed) = std::sync::mpsc::channel::<(usize, Option<Arc<ParsedFile>>)>();
+        let analysis = std::thread::spawn(move || {
+            let mut run = LintRun::new(options, audit);
+            let mut waiting = BTreeMap::new();
+            let mut next = 0;
+            for (i, file) in parsed {
+                waiting.insert(i, file);
+                while let Some(file) = waiting.remove(&next) {
+                    if let Some(file) = file {
+                        let (path, is_new): &(String, bool) = &order[next];
+                        run.file(path, &file, *is_new, format.tx_mode(&file.text));
+                    }
+                    next += 1;
+                }
+            }
+            run.end()
+        });
+        // Blobs are read here (git access stays on this thread); a file
+        // parsed already or unreadable goes to the analysis at once.
+        cs.prefetch(Side::New, &ups)?;
+        let mut todo = Vec::new();
+        for (i, path) in ups.iter().enumerate() {
+            if let Some(hit) = self.parsed.get(&(Side::New, path.clone())) {
+                let _ = sender.send((i, Some(hit)));
+                continue;
+            }
+            match cs.read(Side::New, path)? {
+                Some(bytes) => {
+                    let end = up_section(cs, path, &bytes).len();
+                    todo.push((i, path, bytes, end));
+                }
+                None => {
+                    let _ = sender.send((i, None));
+                }
+            }
+        }
+        let results = crate::par::map(&todo, |(i, path, bytes, end)| {
+            let file = Arc::new(ParsedFile::parse(&bytes[..*end]));
+            // The analysis may have ended (a panic there): it is reported
+            // when the analysis is joined.
+            let _ = sender.send((*i, Some(file.clone())));
+            (path.to_string(), file)
+        })?;
+        for (path, file) in results {
+            self.parsed.insert((Side::New, path), file);
+        }
+        Ok(analysis)
     }
 
     /// Reads many files for the summary's counts only, on every core: a
@@ -233,7 +322,7 @@ impl SqlView {
     /// What the safety analysis reads: every up migration of the new side
     /// in order, parsed, with whether it is new and how its tool runs it.
     /// It owns its files, so the analysis can run on another thread.
-    pub fn lint_input(&self, cs: &ChangeSet) -> Result<LintInput> {
+    fn lint_input(&self, cs: &ChangeSet) -> Result<LintInput> {
         let new: HashSet<&str> = cs.new_migrations().iter().map(String::as_str).collect();
         let ups = cs.ups();
         self.parse_all(cs, Side::New, &ups)?;
@@ -352,5 +441,67 @@ fn up_section<'b>(cs: &ChangeSet, path: &str, bytes: &'b [u8]) -> &'b [u8] {
         cs.format.up_part(bytes)
     } else {
         bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The diagnostics as comparable lines.
+    fn lines(lint: &Lint) -> Vec<String> {
+        lint.diags
+            .iter()
+            .map(|d| format!("{}:{} {} {}", d.path, d.line, d.code, d.message))
+            .collect()
+    }
+
+    #[test]
+    fn the_analysis_fed_while_parsing_equals_the_one_after_it() {
+        // Forty tables, each created by one migration and indexed, altered
+        // and dropped by later ones: the audit judges each migration against
+        // all earlier ones, so the order the files reach it matters.
+        let mut files = Vec::new();
+        for i in 0..40 {
+            files.push((
+                format!("db/migrations/{:03}_t{i}.up.sql", i * 2 + 1),
+                format!("CREATE TABLE t{i} (id bigint PRIMARY KEY, a text);\n"),
+            ));
+            files.push((
+                format!("db/migrations/{:03}_i{i}.up.sql", i * 2 + 2),
+                format!(
+                    "CREATE INDEX t{i}_a ON t{i} (a);\nALTER TABLE t{i} ALTER COLUMN a SET NOT NULL;\n{}",
+                    if i % 3 == 0 { format!("DROP TABLE t{i};\n") } else { String::new() }
+                ),
+            ));
+        }
+        let files: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(p, c)| (p.as_str(), c.as_str()))
+            .collect();
+        let cs = ChangeSet::all_from_files("db/migrations", &files);
+        let options = LintOptions {
+            postgres_version: 15,
+            postgres_minor: None,
+            lock_timeout_set_by_runner: false,
+        };
+        let after = SqlView::default().lint(&cs, options).unwrap();
+        let view = SqlView::default();
+        let fed = view.parse_and_lint(&cs, options).unwrap().join().unwrap();
+        assert!(
+            lines(&after).iter().any(|l| l.contains("002_i0.up.sql:1 ")),
+            "{:#?}",
+            lines(&after)
+        );
+        assert!(
+            lines(&after).iter().any(|l| l.contains("DS102")),
+            "{:#?}",
+            lines(&after)
+        );
+        assert_eq!(lines(&fed), lines(&after));
+        // The parsed files are kept for the rules that read them next.
+        assert!(view
+            .parsed
+            .contains(&(Side::New, "db/migrations/079_t39.up.sql".to_string())));
     }
 }
