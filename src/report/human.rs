@@ -228,6 +228,38 @@ const HELP_WIDTH: usize = WIDTH - 2 - 8;
 /// and the text's own line breaks are kept.
 fn wrap(text: &str, width: usize) -> String {
     let width = width.max(1);
+    wrap_plain(text, width).unwrap_or_else(|| wrap_any(text, width))
+}
+
+/// [`wrap`] for the common text (every message and help line in practice):
+/// ASCII, one line, words separated by single spaces, no space at either
+/// end. A line then is the longest prefix that ends at a word's end and fits,
+/// found by looking back from the width for a space. `None` for any other
+/// text, or a word wider than a line: [`wrap_any`] handles those.
+fn wrap_plain(text: &str, width: usize) -> Option<String> {
+    let b = text.as_bytes();
+    if !b.is_ascii()
+        || b.first() == Some(&b' ')
+        || b.last() == Some(&b' ')
+        || memchr::memchr(b'\n', b).is_some()
+        || memchr::memmem::find(b, b"  ").is_some()
+    {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len() + text.len() / width + 1);
+    let mut rest = text;
+    while rest.len() > width {
+        let at = memchr::memrchr(b' ', &rest.as_bytes()[..=width]).filter(|&i| i > 0)?;
+        out.push_str(&rest[..at]);
+        out.push('\n');
+        rest = &rest[at + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// [`wrap`] for any text.
+fn wrap_any(text: &str, width: usize) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / width + 1);
     for (i, line) in text.split('\n').enumerate() {
         if i > 0 {
@@ -517,6 +549,44 @@ mod tests {
         assert_eq!(wrap("ab 日本", 5), "ab\n日本");
         assert_eq!(wrap("日本語", 4), "日本\n語");
         assert_eq!(wrap("", 10), "");
+    }
+
+    #[test]
+    fn the_plain_text_path_wraps_as_the_general_one() {
+        // Texts of words from 1 to 12 letters, some with hyphens or
+        // punctuation, wrapped at every width from 1 to 40: where the fast
+        // path takes a text, it must give what the general one gives.
+        let mut seed = 7u64;
+        let mut next = |n: u64| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) % n
+        };
+        let mut taken = 0;
+        for _ in 0..300 {
+            let words: Vec<String> = (0..1 + next(20))
+                .map(|_| {
+                    (0..1 + next(12))
+                        .map(|_| b"abcdefgh-._:\"'"[next(14) as usize] as char)
+                        .collect()
+                })
+                .collect();
+            let text = words.join(" ");
+            for width in 1..=40 {
+                if let Some(fast) = wrap_plain(&text, width) {
+                    taken += 1;
+                    assert_eq!(fast, wrap_any(&text, width), "{text:?} at {width}");
+                }
+            }
+        }
+        assert!(taken > 3000, "the fast path took only {taken} texts");
+        // What it leaves to the general path.
+        assert_eq!(wrap_plain("a  b", 80), None);
+        assert_eq!(wrap_plain(" a", 80), None);
+        assert_eq!(wrap_plain("a\nb", 80), None);
+        assert_eq!(wrap_plain("日本", 80), None);
+        assert_eq!(wrap_plain("abcdef gh", 3), None);
     }
 
     #[test]
