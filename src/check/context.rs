@@ -149,12 +149,13 @@ impl<'a> CheckContext<'a> {
             Lint::default()
         } else {
             let running = self.lint_running.borrow_mut().take();
-            let lint = match running {
-                Some(handle) => handle
-                    .join()
-                    .map_err(|p| crate::par::panicked("the safety analysis thread", p))?,
-                None => self.sql.lint(&self.cs, self.lint_options())?,
+            let analysis = match running {
+                Some(handle) => handle,
+                None => self.sql.parse_and_lint(&self.cs, self.lint_options())?,
             };
+            let lint = analysis
+                .join()
+                .map_err(|p| crate::par::panicked("the safety analysis thread", p))?;
             if lint.skipped > 0 {
                 self.note(format!(
                     "{} finding(s) skipped by -- atlas:nolint directives in {}",

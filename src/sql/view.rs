@@ -11,7 +11,6 @@ use std::sync::Arc;
 use crate::check::{ChangeSet, Mode, Side};
 use crate::error::Result;
 use crate::memo::Memo;
-use crate::migrations::TxMode;
 use crate::sql::coverage::Coverage;
 use crate::sql::lint::Lint;
 use crate::sql::normalize::normalize_query;
@@ -28,54 +27,6 @@ pub struct SqlView {
     /// [`SqlView::count_in_background`]).
     counting: std::cell::RefCell<Option<Counting>>,
     replay: OnceCell<Arc<Replay>>,
-}
-
-/// The safety analysis's input (see [`SqlView::lint_input`]).
-struct LintInput {
-    /// Path, parsed file, whether the change creates it, its transaction mode.
-    files: Vec<(String, Arc<ParsedFile>, bool, TxMode)>,
-    /// `--all`: each migration judged against all earlier ones.
-    audit: bool,
-}
-
-impl LintInput {
-    /// Atlas's analyzers and the lock rules over the files, in order.
-    fn run(&self, options: LintOptions) -> Lint {
-        let mut run = LintRun::new(options, self.audit);
-        for (path, file, is_new, tx) in &self.files {
-            run.file(path, file, *is_new, *tx);
-        }
-        run.end()
-    }
-}
-
-/// The safety analysis in progress: fed one migration at a time, in order.
-struct LintRun {
-    lint: Lint,
-    /// `--all`: each migration judged against all earlier ones.
-    audit: bool,
-}
-
-impl LintRun {
-    fn new(options: LintOptions, audit: bool) -> LintRun {
-        let lint = Lint::default()
-            .for_postgres(options.postgres_version, options.lock_timeout_set_by_runner)
-            .with_minor(options.postgres_minor);
-        LintRun { lint, audit }
-    }
-
-    fn file(&mut self, path: &str, file: &ParsedFile, is_new: bool, tx: TxMode) {
-        self.lint.file_in(path, file, is_new, tx);
-        if self.audit {
-            self.lint.finish();
-            self.lint.settle();
-        }
-    }
-
-    fn end(mut self) -> Lint {
-        self.lint.finish();
-        self.lint
-    }
 }
 
 /// A file to read: path, bytes, and where the up section ends.
@@ -161,10 +112,13 @@ impl SqlView {
         Ok(())
     }
 
-    /// `--all`: parses every up migration on every core while the safety
-    /// analysis reads, on a thread of its own, each migration as soon as it
-    /// and all before it are parsed (it judges them in order), so the
-    /// analysis ends shortly after the parsing instead of starting after it.
+    /// Atlas's analyzers and the lock rules over the new migrations, on a
+    /// thread of its own: every migration's up statements of the new side
+    /// applied in order, the new ones judged against what exists on the base
+    /// side (with `--all`, each migration against all earlier ones). The up
+    /// migrations not parsed yet are parsed here, on every core, and the
+    /// analysis reads each one as soon as it and all before it are parsed,
+    /// so it ends shortly after the parsing instead of starting after it.
     /// Returns the analysis's thread.
     pub fn parse_and_lint(
         &self,
@@ -180,7 +134,9 @@ impl SqlView {
         let (format, audit) = (cs.format, cs.mode == Mode::All);
         let (sender, parsed) = std::sync::mpsc::channel::<(usize, Option<Arc<ParsedFile>>)>();
         let analysis = std::thread::spawn(move || {
-            let mut run = LintRun::new(options, audit);
+            let mut lint = Lint::default()
+                .for_postgres(options.postgres_version, options.lock_timeout_set_by_runner)
+                .with_minor(options.postgres_minor);
             let mut waiting = BTreeMap::new();
             let mut next = 0;
             for (i, file) in parsed {
@@ -188,12 +144,17 @@ impl SqlView {
                 while let Some(file) = waiting.remove(&next) {
                     if let Some(file) = file {
                         let (path, is_new): &(String, bool) = &order[next];
-                        run.file(path, &file, *is_new, format.tx_mode(&file.text));
+                        lint.file_in(path, &file, *is_new, format.tx_mode(&file.text));
+                        if audit {
+                            lint.finish();
+                            lint.settle();
+                        }
                     }
                     next += 1;
                 }
             }
-            run.end()
+            lint.finish();
+            lint
         });
         // Blobs are read here (git access stays on this thread); a file
         // parsed already or unreadable goes to the analysis at once.
@@ -309,35 +270,6 @@ impl SqlView {
             files.iter().map(|(p, f)| (p.as_str(), f.as_ref())),
         ));
         Ok(self.replay.get_or_init(|| replay).clone())
-    }
-
-    /// Atlas's analyzers and the lock rules over the new migrations: every
-    /// migration's up statements of the new side applied in order, the new
-    /// ones judged against what exists on the base side (with `--all`, each
-    /// migration against all earlier ones).
-    pub fn lint(&self, cs: &ChangeSet, options: LintOptions) -> Result<Lint> {
-        Ok(self.lint_input(cs)?.run(options))
-    }
-
-    /// What the safety analysis reads: every up migration of the new side
-    /// in order, parsed, with whether it is new and how its tool runs it.
-    /// It owns its files, so the analysis can run on another thread.
-    fn lint_input(&self, cs: &ChangeSet) -> Result<LintInput> {
-        let new: HashSet<&str> = cs.new_migrations().iter().map(String::as_str).collect();
-        let ups = cs.ups();
-        self.parse_all(cs, Side::New, &ups)?;
-        let mut files = Vec::with_capacity(ups.len());
-        for path in ups {
-            if let Some(file) = self.parsed(cs, Side::New, &path)? {
-                let tx = cs.format.tx_mode(&file.text);
-                let is_new = new.contains(path.as_str());
-                files.push((path, file, is_new, tx));
-            }
-        }
-        Ok(LintInput {
-            files,
-            audit: cs.mode == Mode::All,
-        })
     }
 
     /// What the safety analysis could read of the new migrations (with
@@ -457,7 +389,7 @@ mod tests {
     }
 
     #[test]
-    fn the_analysis_fed_while_parsing_equals_the_one_after_it() {
+    fn the_analysis_fed_while_parsing_equals_feeding_the_files_in_order() {
         // Forty tables, each created by one migration and indexed, altered
         // and dropped by later ones: the audit judges each migration against
         // all earlier ones, so the order the files reach it matters.
@@ -485,7 +417,17 @@ mod tests {
             postgres_minor: None,
             lock_timeout_set_by_runner: false,
         };
-        let after = SqlView::default().lint(&cs, options).unwrap();
+        // The reference: each file parsed and fed to the analysis in order,
+        // on this thread.
+        let mut after = Lint::default();
+        for path in cs.ups() {
+            let bytes = cs.read(Side::New, &path).unwrap().unwrap();
+            let file = ParsedFile::parse(&bytes);
+            after.file_in(&path, &file, true, cs.format.tx_mode(&file.text));
+            after.finish();
+            after.settle();
+        }
+        after.finish();
         let view = SqlView::default();
         let fed = view.parse_and_lint(&cs, options).unwrap().join().unwrap();
         assert!(
