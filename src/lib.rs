@@ -44,7 +44,7 @@ pub use cli::{main, Cli};
 pub use config::{AtlasHcl, Config};
 pub use devdb::{find_binaries, Cluster};
 pub use ent::{Package, World};
-pub use migrations::{DirFormat, DiskDir};
+pub use migrations::{DirFormat, DiskDir, TxMode};
 pub use rules::{find as find_rule, known_names, Rule, RULES};
 pub use sql::lint::{type_change_rewrites, Lint};
 pub use sql::normalize::first_difference as first_view_difference;

@@ -713,3 +713,70 @@ fn fk_without_index_claims() {
     assert_eq!(seq_after, seq);
     assert!(idx_after > idx, "{idx} -> {idx_after}");
 }
+
+/// Whether `sql` succeeds in a transaction that is then rolled back.
+fn succeeds(client: &mut Client, sql: &str) -> bool {
+    let mut tx = client.transaction().unwrap();
+    let ok = tx.batch_execute(sql).is_ok();
+    tx.rollback().unwrap();
+    ok
+}
+
+#[test]
+fn unique_key_claims() {
+    let Some((_cluster, mut c)) = db() else {
+        return;
+    };
+    // u: distinct on (a) apart from two rows with a NULL there, equal in b;
+    // distinct on n, but not once n is rounded to an integer.
+    // p: distinct on a only where b > 0. d: a deferred key.
+    c.batch_execute(
+        "CREATE TABLE u (id int PRIMARY KEY, a int CONSTRAINT u_a_key UNIQUE, b int, n numeric(10,2));\n\
+         INSERT INTO u SELECT g, g, g % 7, g / 10.0 FROM generate_series(1, 1000) g;\n\
+         INSERT INTO u VALUES (1001, NULL, 1, 5000), (1002, NULL, 1, 5001);\n\
+         CREATE UNIQUE INDEX u_n ON u (n);\n\
+         CREATE TABLE p (a int, b int);\n\
+         INSERT INTO p VALUES (1, 1), (1, 0), (1, 0);\n\
+         CREATE UNIQUE INDEX p_a ON p (a) WHERE b > 0;\n\
+         CREATE TABLE d (a int CONSTRAINT d_a_key UNIQUE DEFERRABLE INITIALLY DEFERRED, b int);\n\
+         INSERT INTO d VALUES (1, 1);",
+    )
+    .unwrap();
+    // MF101 stays quiet on a unique index over every column of a key that
+    // holds, or held until a drop earlier in the transaction: the drop
+    // keeps ACCESS EXCLUSIVE on the table until the transaction ends ...
+    let held = locks_after(&mut c, "ALTER TABLE u DROP CONSTRAINT u_a_key", "u");
+    assert!(held.iter().any(|m| m == "AccessExclusiveLock"), "{held:?}");
+    let held = locks_after(&mut c, "DROP INDEX u_n", "u");
+    assert!(held.iter().any(|m| m == "AccessExclusiveLock"), "{held:?}");
+    // ... and the wider index cannot fail, NULLs in the key included.
+    assert!(succeeds(&mut c, "CREATE UNIQUE INDEX u_ab ON u (a, b)"));
+    let widen =
+        "ALTER TABLE u DROP CONSTRAINT u_a_key;\nCREATE UNIQUE INDEX u_ab ON u (b, a) WHERE b > 0;";
+    assert!(succeeds(&mut c, widen));
+    let widen_n = "DROP INDEX u_n;\nCREATE UNIQUE INDEX u_nb ON u (n, b);";
+    assert!(succeeds(&mut c, widen_n));
+    // A NULLS NOT DISTINCT index can: the NULL rows now clash.
+    assert!(!succeeds(
+        &mut c,
+        "CREATE UNIQUE INDEX u_ab ON u (a, b) NULLS NOT DISTINCT"
+    ));
+    // So can one after a write of the transaction, or after a type change
+    // that rounds values together, between the drop and the index.
+    assert!(!succeeds(
+        &mut c,
+        "ALTER TABLE u DROP CONSTRAINT u_a_key;\nINSERT INTO u VALUES (2000, 5, 5, 0);\nCREATE UNIQUE INDEX u_ab ON u (a, b);"
+    ));
+    assert!(!succeeds(
+        &mut c,
+        "DROP INDEX u_n;\nALTER TABLE u ALTER COLUMN n TYPE numeric(10,0);\nCREATE UNIQUE INDEX u_nb ON u (n, b);"
+    ));
+    // A partial unique index says nothing of the other rows, and a
+    // DEFERRABLE key lets duplicates stand until commit.
+    assert!(!succeeds(&mut c, "CREATE UNIQUE INDEX p_ab ON p (a, b)"));
+    assert!(succeeds(&mut c, "CREATE UNIQUE INDEX d_ab ON d (a, b)"));
+    assert!(!succeeds(
+        &mut c,
+        "INSERT INTO d VALUES (1, 1);\nCREATE UNIQUE INDEX d_ab ON d (a, b);"
+    ));
+}

@@ -20,7 +20,7 @@ new migration it reports, with Atlas's code and wording:
 
 | code | finds |
 |---|---|
-| `MF101` | a unique index (`CREATE UNIQUE INDEX`, `ADD CONSTRAINT ... UNIQUE`) on columns that exist on the base side: duplicates make it fail |
+| `MF101` | a unique index (`CREATE UNIQUE INDEX`, `ADD CONSTRAINT ... UNIQUE`) on columns that exist on the base side: duplicates make it fail. Not when the rows are distinct already (Atlas reports these too): the index holds every column of the primary key, of a unique constraint or of a unique index on every row the table has (not `DEFERRABLE`; a `NULLS NOT DISTINCT` index needs a key that says so too), or had until a drop earlier in the same transaction with nothing since that writes rows or changes a value of that table (the drop's lock keeps other sessions out) |
 | `MF103` | `ADD COLUMN ... NOT NULL` without a `DEFAULT` on a table that exists on the base side: it fails when the table has rows (serial, identity and generated columns fill themselves and are not reported) |
 | `MF104` | `ALTER COLUMN ... SET NOT NULL` on a nullable column of a table that exists on the base side, unless an earlier `UPDATE` of the same file fills every NULL row (no `WHERE`, or `WHERE col IS NULL`) with a value that cannot be NULL (a constant, a `NOT NULL` column, `COALESCE(..., constant)`, `nextval(...)`) |
 
@@ -73,7 +73,7 @@ fn check(ctx: &CheckContext, severity: Severity, out: &mut Vec<Finding>) -> Resu
 #[cfg(test)]
 mod tests {
     use super::RULE;
-    use crate::rules::testing::{codes, on_new, shown};
+    use crate::rules::testing::{codes, findings, on_new, shown, BASE, NEW};
 
     #[test]
     fn a_unique_index_and_set_not_null_on_existing_columns_are_found() {
@@ -86,6 +86,25 @@ mod tests {
             "{}",
             shown(&found)
         );
+    }
+
+    #[test]
+    fn a_unique_index_widened_in_one_transaction_is_clean_and_outside_one_is_found() {
+        let base = (
+            BASE.0,
+            "CREATE TABLE users (id bigint PRIMARY KEY, email text, name text, deleted_at timestamptz);\n\
+             CREATE UNIQUE INDEX users_email_key ON users (email);\n",
+        );
+        let widen = "DROP INDEX users_email_key;\n\
+                     CREATE UNIQUE INDEX users_email_live ON users (email, deleted_at);\n\
+                     CREATE UNIQUE INDEX users_name_id ON users (name, id);\n";
+        // Atlas runs the file in one transaction.
+        let found = findings(&RULE, "", &[base], &[base, (NEW, widen)]);
+        assert!(found.is_empty(), "{}", shown(&found));
+        // Outside one, a duplicate may be written between the statements.
+        let none = format!("-- atlas:txmode none\n\n{widen}");
+        let found = findings(&RULE, "", &[base], &[base, (NEW, &none)]);
+        assert_eq!(codes(&found), vec![(4, "MF101")], "{}", shown(&found));
     }
 
     #[test]

@@ -102,13 +102,12 @@ impl Lint {
                     .collect::<BTreeSet<_>>()
                     == want
         };
-        self.tables
-            .get(table)
-            .is_some_and(|t| leads(&t.primary_key) || t.unique_keys.iter().any(|k| leads(k)))
-            || self
-                .indexes
-                .values()
-                .any(|ix| ix.table == table && leads(&ix.columns))
+        self.tables.get(table).is_some_and(|t| {
+            leads(&t.primary_key) || t.unique_keys.iter().any(|k| leads(&k.columns))
+        }) || self
+            .indexes
+            .values()
+            .any(|ix| ix.table == table && leads(&ix.columns))
     }
 
     /// Ends a change: the foreign keys it added that still lead no index

@@ -128,12 +128,22 @@ struct Table {
     /// change added them.
     foreign_keys: BTreeMap<String, (Vec<String>, bool)>,
     primary_key: Vec<String>,
-    /// Columns of its `UNIQUE` constraints (each backed by an index).
-    unique_keys: Vec<Vec<String>>,
+    /// Its `UNIQUE` constraints (each backed by an index).
+    unique_keys: Vec<UniqueKey>,
     /// `CHECK (col IS NOT NULL)` constraints by name: the column, and
     /// whether the constraint is validated.
     not_null_checks: BTreeMap<String, (String, bool)>,
     new: bool,
+}
+
+/// A `UNIQUE` constraint: its name and columns, and whether it proves its
+/// columns distinct at every moment (not `DEFERRABLE`).
+#[derive(Debug, Clone)]
+struct UniqueKey {
+    name: String,
+    columns: Vec<String>,
+    immediate: bool,
+    nulls_not_distinct: bool,
 }
 
 /// An index: its table, and whether the change created it.
@@ -143,6 +153,34 @@ struct IndexOf {
     new: bool,
     /// Its columns in order (`""` for an expression).
     columns: Vec<String>,
+    /// `CREATE UNIQUE INDEX` on every row (no `WHERE`).
+    unique_on_all_rows: bool,
+    nulls_not_distinct: bool,
+}
+
+/// Columns whose rows are known distinct: a unique key or index, or the
+/// primary key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Distinct {
+    columns: Vec<String>,
+    nulls_not_distinct: bool,
+}
+
+impl Distinct {
+    /// Whether a unique index on `columns` (with `nulls_not_distinct` as
+    /// written) cannot meet a duplicate where these columns are distinct:
+    /// it holds every one of them, and two rows that differ in them (or
+    /// hold a NULL there) differ in it too. A NULL counts as distinct in the
+    /// new index unless it says `NULLS NOT DISTINCT`, and then only a key
+    /// that says so as well proves anything.
+    fn proves(&self, columns: &[String], nulls_not_distinct: bool) -> bool {
+        !self.columns.is_empty()
+            && self
+                .columns
+                .iter()
+                .all(|c| !c.is_empty() && columns.contains(c))
+            && (!nulls_not_distinct || self.nulls_not_distinct)
+    }
 }
 
 /// The replayed schema and the diagnostics of the new migrations so far.
@@ -302,7 +340,7 @@ impl Lint {
                 self.judge_version(&words, &session, &mut found);
                 self.judge_renames(&words, &mut found);
                 for ast in &stmt.ast {
-                    self.judge(ast, &file.stmts[i + 1..], &mut found);
+                    self.judge(ast, &file.stmts[i + 1..], &session, &mut found);
                     let lock = self.judge_locks(ast, &session, &mut found);
                     self.judge_second_wave(ast, &session, &mut found);
                     self.judge_window(ast, lock.as_ref(), &session, &mut found);
@@ -326,6 +364,14 @@ impl Lint {
                         message,
                         subject,
                     });
+                }
+            }
+            if nolint.is_some() {
+                if stmt.ast.is_empty() {
+                    session.forget_all_dropped_keys();
+                }
+                for ast in &stmt.ast {
+                    self.follow_dropped_keys(ast, &mut session);
                 }
             }
             for ast in &stmt.ast {
@@ -516,6 +562,164 @@ mod tests {
                 (5, "MF104", "Modifying nullable column \"email\" to non-nullable might fail in case it contains NULL values".to_string()),
                 (7, "MF101", "Adding a unique index \"users_org\" on table \"users\" might fail in case column \"org_id\" contains duplicate entries".to_string()),
             ]
+        );
+    }
+
+    /// MF101 codes of `new` after `base` (several base files), run as `tx`.
+    fn mf101(base: &[&str], new: &str, tx: TxMode) -> Vec<usize> {
+        let mut l = Lint::default();
+        for b in base {
+            l.file("base.sql", &ParsedFile::parse(b.as_bytes()), false);
+            l.settle();
+        }
+        l.file_in("new.sql", &ParsedFile::parse(new.as_bytes()), true, tx);
+        l.diags
+            .iter()
+            .filter(|d| d.code == "MF101")
+            .map(|d| d.line)
+            .collect()
+    }
+
+    #[test]
+    fn a_unique_index_over_a_key_that_holds_cannot_meet_a_duplicate() {
+        let t = "CREATE TABLE t (id bigint PRIMARY KEY, a text UNIQUE, b text, c text, d text, e text, CONSTRAINT t_bc UNIQUE (b, c), CONSTRAINT t_d_def UNIQUE (d) DEFERRABLE);\nCREATE UNIQUE INDEX t_e ON t (e);\nCREATE UNIQUE INDEX t_c_live ON t (c) WHERE deleted_at IS NULL;\n";
+        let none = TxMode::None;
+        // Holding every column of a unique constraint, index or the key.
+        assert_eq!(
+            mf101(&[t], "CREATE UNIQUE INDEX x1 ON t (a, b);\n", none),
+            [] as [usize; 0]
+        );
+        assert_eq!(
+            mf101(&[t], "CREATE UNIQUE INDEX x2 ON t (c, d, b);\n", none),
+            [] as [usize; 0]
+        );
+        assert_eq!(
+            mf101(
+                &[t],
+                "CREATE UNIQUE INDEX x3 ON t (e, lower(a)) WHERE e <> '';\n",
+                none
+            ),
+            [] as [usize; 0]
+        );
+        assert_eq!(
+            mf101(
+                &[t],
+                "ALTER TABLE t ADD CONSTRAINT x4 UNIQUE (a, c);\n",
+                none
+            ),
+            [] as [usize; 0]
+        );
+        // Only part of a key; a deferrable one (duplicates may exist until
+        // commit); a partial index (it says nothing of other rows); a key
+        // only in an expression.
+        assert_eq!(
+            mf101(&[t], "CREATE UNIQUE INDEX y1 ON t (b, d);\n", none),
+            [1]
+        );
+        assert_eq!(
+            mf101(&[t], "CREATE UNIQUE INDEX y2 ON t (d, c);\n", none),
+            [1]
+        );
+        assert_eq!(
+            mf101(&[t], "CREATE UNIQUE INDEX y3 ON t (c, d);\n", none),
+            [1]
+        );
+        assert_eq!(
+            mf101(&[t], "CREATE UNIQUE INDEX y4 ON t (lower(a), b);\n", none),
+            [1]
+        );
+        // NULLS NOT DISTINCT: rows with NULL in a unique column may now clash.
+        assert_eq!(
+            mf101(
+                &[t],
+                "CREATE UNIQUE INDEX y5 ON t (a, b) NULLS NOT DISTINCT;\n",
+                none
+            ),
+            [1]
+        );
+        assert_eq!(
+            mf101(
+                &[t],
+                "CREATE UNIQUE INDEX y6 ON t (id, b) NULLS NOT DISTINCT;\n",
+                none
+            ),
+            [] as [usize; 0]
+        );
+        // A key dropped in an earlier migration proves nothing any more (by
+        // its default name, by its given name, with its column, or the index).
+        let drops = "ALTER TABLE t DROP CONSTRAINT t_a_key;\nALTER TABLE t DROP CONSTRAINT t_bc;\nDROP INDEX t_e;\n";
+        assert_eq!(
+            mf101(&[t, drops], "CREATE UNIQUE INDEX z1 ON t (a, b);\nCREATE UNIQUE INDEX z2 ON t (b, c, d);\nCREATE UNIQUE INDEX z3 ON t (e, d);\n", none),
+            [1, 2, 3]
+        );
+        assert_eq!(
+            mf101(&[t, "ALTER TABLE t DROP COLUMN e;\nALTER TABLE t ADD COLUMN e text;\nUPDATE t SET e = 'x';\n"], "CREATE UNIQUE INDEX z4 ON t (e, b);\n", none),
+            [1]
+        );
+    }
+
+    #[test]
+    fn a_key_dropped_earlier_in_the_transaction_still_proves_the_rows_distinct() {
+        let t = "CREATE TABLE t (id bigint, a text UNIQUE, b text, v text, n numeric(10,2), CONSTRAINT t_pkey PRIMARY KEY (id));\nCREATE UNIQUE INDEX t_b ON t (b);\nCREATE UNIQUE INDEX t_n ON t (n);\n";
+        let goose = TxMode::Wrapped("goose");
+        let widen = "ALTER TABLE t DROP CONSTRAINT t_a_key;\nDROP INDEX t_b;\nCREATE INDEX t_x ON t (a);\nALTER TABLE t ADD COLUMN c text, ALTER COLUMN a TYPE varchar;\nALTER TABLE t ADD CONSTRAINT t_a_c UNIQUE (a, c);\nCREATE UNIQUE INDEX t_b_live ON t (b, c) WHERE c IS NULL;\n";
+        // The drop's lock keeps other sessions out until the transaction
+        // ends, and nothing in it wrote a row: (a, c) and (b, c) cannot fail.
+        assert_eq!(mf101(&[t], widen, goose), [] as [usize; 0]);
+        assert_eq!(mf101(&[t], widen, TxMode::Implicit), [] as [usize; 0]);
+        // Without a transaction another session may write a duplicate
+        // between the statements.
+        assert_eq!(mf101(&[t], widen, TxMode::None), [5, 6]);
+        // A COMMIT in between ends the lock; an explicit BEGIN starts one.
+        assert_eq!(
+            mf101(
+                &[t],
+                "BEGIN;\nDROP INDEX t_b;\nCOMMIT;\nCREATE UNIQUE INDEX t_b2 ON t (b, v);\n",
+                TxMode::None
+            ),
+            [4]
+        );
+        assert_eq!(
+            mf101(
+                &[t],
+                "BEGIN;\nDROP INDEX t_b;\nCREATE UNIQUE INDEX t_b2 ON t (b, v);\nCOMMIT;\n",
+                TxMode::None
+            ),
+            [] as [usize; 0]
+        );
+        // A write, a value-changing type change, anything not plain DDL or
+        // that sqlparser cannot read, between the drop and the new index.
+        for between in [
+            "UPDATE t SET b = 'x';",
+            "INSERT INTO t (id, b) VALUES (1, 'x');",
+            "SELECT backfill();",
+            "ALTER TABLE t ALTER COLUMN b TYPE varchar(2);",
+            "ALTER TABLE t RENAME COLUMN b TO bb;",
+            "FROBNICATE t;",
+        ] {
+            let new =
+                format!("DROP INDEX t_b;\n{between}\nCREATE UNIQUE INDEX t_b2 ON t (b, v);\n");
+            assert_eq!(mf101(&[t], &new, goose), [3], "{between}");
+        }
+        // DDL of another table and a retype that keeps every value keep it;
+        // rounding numbers does not.
+        assert_eq!(
+            mf101(&[t], "DROP INDEX t_b;\nCREATE TABLE u (x int);\nALTER TABLE t ALTER COLUMN b TYPE varchar;\nCREATE UNIQUE INDEX t_b2 ON t (b, v);\n", goose),
+            [] as [usize; 0]
+        );
+        assert_eq!(
+            mf101(&[t], "DROP INDEX t_n;\nALTER TABLE t ALTER COLUMN n TYPE numeric(10,0);\nCREATE UNIQUE INDEX t_n2 ON t (n, v);\n", goose),
+            [3]
+        );
+        // The primary key replaced by a new one, then restored as unique.
+        assert_eq!(
+            mf101(&[t], "ALTER TABLE t DROP CONSTRAINT t_pkey, ADD COLUMN k bigint GENERATED BY DEFAULT AS IDENTITY, ADD PRIMARY KEY (k);\nCREATE UNIQUE INDEX t_id ON t (id);\n", goose),
+            [] as [usize; 0]
+        );
+        // A statement that drops the key and retypes its column itself.
+        assert_eq!(
+            mf101(&[t], "ALTER TABLE t DROP CONSTRAINT t_a_key, ALTER COLUMN a TYPE varchar(1);\nCREATE UNIQUE INDEX t_a2 ON t (a, v);\n", goose),
+            [2]
         );
     }
 

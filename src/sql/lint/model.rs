@@ -2,6 +2,8 @@
 //! columns, nullability, keys and indexes, replayed statement by statement,
 //! each object remembering whether the change created it.
 
+use sqlparser::ast::NullsDistinctOption;
+
 use super::*;
 
 impl Lint {
@@ -22,6 +24,8 @@ impl Lint {
                             .iter()
                             .map(|c| index_column(c).unwrap_or_default())
                             .collect(),
+                        unique_on_all_rows: ci.unique && ci.predicate.is_none(),
+                        nulls_not_distinct: ci.nulls_distinct == Some(false),
                     });
                 }
             }
@@ -150,7 +154,17 @@ impl Lint {
                         column.not_null = true;
                         t.primary_key = vec![c.clone()];
                     }
-                    ColumnOption::Unique(_) => t.unique_keys.push(vec![c.clone()]),
+                    ColumnOption::Unique(u) => t.unique_keys.push(UniqueKey {
+                        name: pg_name(
+                            opt.name
+                                .as_ref()
+                                .map(ident_name)
+                                .unwrap_or_else(|| format!("{name}_{c}_key")),
+                        ),
+                        columns: vec![c.clone()],
+                        immediate: !deferrable(u.characteristics.as_ref()),
+                        nulls_not_distinct: u.nulls_distinct == NullsDistinctOption::NotDistinct,
+                    }),
                     ColumnOption::ForeignKey(_) => {
                         let fk = opt
                             .name
@@ -198,8 +212,22 @@ impl Lint {
                 }
             }
             TableConstraint::Unique(u) => {
-                t.unique_keys
-                    .push(u.columns.iter().filter_map(index_column).collect());
+                let columns: Vec<String> = u
+                    .columns
+                    .iter()
+                    .map(|c| index_column(c).unwrap_or_default())
+                    .collect();
+                let name = u
+                    .name
+                    .as_ref()
+                    .map(ident_name)
+                    .unwrap_or_else(|| format!("{table}_{}_key", columns.join("_")));
+                t.unique_keys.push(UniqueKey {
+                    name: pg_name(name),
+                    columns,
+                    immediate: !deferrable(u.characteristics.as_ref()),
+                    nulls_not_distinct: u.nulls_distinct == NullsDistinctOption::NotDistinct,
+                });
             }
             TableConstraint::ForeignKey(fk) => {
                 let columns: Vec<String> = fk.columns.iter().map(ident_name).collect();
@@ -263,6 +291,10 @@ impl Lint {
                         t.primary_key.clear();
                     }
                     t.foreign_keys.retain(|_, (cols, _)| !cols.contains(&c));
+                    // PostgreSQL drops the indexes and constraints on it.
+                    t.unique_keys.retain(|k| !k.columns.contains(&c));
+                    self.indexes
+                        .retain(|_, ix| ix.table != table || !ix.columns.contains(&c));
                 }
             }
             AlterTableOperation::AlterColumn { column_name, op } => {
@@ -289,7 +321,7 @@ impl Lint {
                 let keys = t
                     .primary_key
                     .iter_mut()
-                    .chain(t.unique_keys.iter_mut().flatten())
+                    .chain(t.unique_keys.iter_mut().flat_map(|k| k.columns.iter_mut()))
                     .chain(
                         t.foreign_keys
                             .values_mut()
@@ -319,6 +351,7 @@ impl Lint {
                 let name = pg_name(ident_name(name));
                 t.foreign_keys.remove(&name);
                 t.not_null_checks.remove(&name);
+                t.unique_keys.retain(|k| k.name != name);
                 if name == pg_name(format!("{table}_pkey")) {
                     t.primary_key.clear();
                 }
@@ -328,6 +361,12 @@ impl Lint {
         self.tables.insert(table.to_string(), t);
         table.to_string()
     }
+}
+
+/// Whether a constraint is `DEFERRABLE` (checked at commit, so its columns
+/// may hold duplicates inside the transaction).
+fn deferrable(c: Option<&sqlparser::ast::ConstraintCharacteristics>) -> bool {
+    c.is_some_and(|c| c.deferrable == Some(true))
 }
 
 /// A schema's name as the model keys it (without its quotes).
