@@ -148,13 +148,14 @@ fn every_openmeter_nolint_directive_is_a_finding_of_its_code() {
         "20260410132752_flat_fee_status_detailed.up.sql:5 MF104",
         "20260410144542_credit_purchase_refactor.up.sql:6 MF104",
     ];
-    // Atlas reports MF101 on a unique index that holds every column of a
-    // unique index the table has, or had until a DROP INDEX earlier in the
-    // same transaction (its ACCESS EXCLUSIVE lock kept every other session
-    // out, and nothing in between wrote a row): the rows are distinct
-    // already and migguard does not say the index might fail. Each checked
-    // by hand: the key and where it was created.
+    // Atlas reports MF101 on unique indexes whose rows are distinct
+    // already, and migguard does not say they might fail. Each checked by
+    // hand: what proves it, and where that came from.
     let implied = [
+        // The index holds every column of a unique index the table has, or
+        // had until a DROP INDEX earlier in the same transaction (its ACCESS
+        // EXCLUSIVE lock kept every other session out, and nothing in
+        // between wrote a row), over the rows it covers.
         // customer_namespace_key (namespace, key), 20240918204720, dropped
         // at line 27.
         "20240920070940_indexing-fixes.up.sql:36 MF101",
@@ -171,12 +172,45 @@ fn every_openmeter_nolint_directive_is_a_finding_of_its_code() {
         // customersubjects_namespace_subject_key (namespace, subject_key),
         // 20240923180033, dropped at line 4 (only columns were added since).
         "20241119181140_customer_subjects_soft_delete.up.sql:11 MF101",
+        // app_namespace_type_is_default, the same columns WHERE
+        // (is_default = true), 20241013151355, dropped at line 2; the new
+        // one covers fewer rows (AND deleted_at IS NULL).
+        "20250113222737_app_default_with_deleted.up.sql:5 MF101",
         // appstripe_namespace_stripe_account_id_stripe_livemode, the same
         // columns on every row, 20241230152834, dropped at line 2.
         "20250218103055_fix-unique-indexes.up.sql:5 MF101",
+        // billingprofile_namespace_default, the same columns WHERE
+        // (deleted_at IS NULL), 20250218103055, dropped at line 2.
+        "20250218161614_billing-profile-fix-constraint.up.sql:5 MF101",
+        // subject_namespace_key (namespace, key) WHERE (deleted_at IS NULL),
+        // 20250911154229, still there.
+        "20250924131607_subject-index.up.sql:6 MF101",
         // charge_standard_invoice_payment_settlements_line_id_key (line_id),
         // 20260303111853, still there.
         "20260305140658_billing-charges-credit-purchase.up.sql:35 MF101",
+        // chargecreditpurchase_namespace_key (namespace, key) with the same
+        // WHERE, 20260629113257, dropped at line 2 (the file's own comment
+        // says so).
+        "20260716152332_rescope-credit-grant-key-to-customer.up.sql:7 MF101",
+        // The index holds a column added earlier in the transaction with no
+        // default: NULL in every row, and NULLs are distinct.
+        // child_unique_reference_id, line 7.
+        "20241120145625_billing-discounts.up.sql:10 MF101",
+        // key, line 2.
+        "20250130034713_customer_key.up.sql:7 MF101",
+        // deleted_at, line 9.
+        "20250306040407_resource_meter.up.sql:29 MF101",
+        // key, line 2.
+        "20260629113257_credit-purchase-idempotency-key.up.sql:5 MF101",
+        // A NOT NULL column without a default was added earlier in the
+        // transaction (its MF103): that only succeeds on an empty table.
+        // namespace, line 8.
+        "20240923180033_customer_drop_key.up.sql:24 MF101",
+        // line 13 (DROP COLUMN "key", ADD COLUMN ... NOT NULL).
+        "20240924164504_billing-profile.up.sql:19 MF101",
+        "20240924164504_billing-profile.up.sql:22 MF101",
+        // index, line 6 (after a DELETE of every row at line 3).
+        "20250103121359_plan-phase-duration.up.sql:9 data_depend",
     ];
     // Atlas reports MF101 on unique indexes that include the primary key
     // (one of them, on a table the same file creates, it would not report)
@@ -190,7 +224,7 @@ fn every_openmeter_nolint_directive_is_a_finding_of_its_code() {
         .into_iter()
         .partition(|m| implied.contains(&m.as_str()));
     common::say(&format!(
-        "  missed: {} directives on unique indexes that include the primary key, {} on unique indexes that include a unique key the table has or had until earlier in the transaction, {} directives Atlas would not report either",
+        "  missed: {} directives on unique indexes that include the primary key, {} on unique indexes whose rows are distinct already (a unique key they hold, now or until earlier in the transaction; a column added there, NULL in every row; a table found empty there), {} directives Atlas would not report either",
         on_primary_key.len(),
         by_key.len(),
         other.len()

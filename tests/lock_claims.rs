@@ -771,6 +771,46 @@ fn unique_key_claims() {
         &mut c,
         "DROP INDEX u_n;\nALTER TABLE u ALTER COLUMN n TYPE numeric(10,0);\nCREATE UNIQUE INDEX u_nb ON u (n, b);"
     ));
+    // A partial key proves the rows it left out only where they hold a
+    // NULL in the new index: q's rows outside q_ab have b NULL.
+    c.batch_execute(
+        "CREATE TABLE q (a int, b int, deleted_at timestamptz);\n\
+         INSERT INTO q VALUES (1, NULL, NULL), (1, NULL, NULL), (1, 1, NULL), (1, 1, now());\n\
+         CREATE UNIQUE INDEX q_ab ON q (a, b) WHERE ((b IS NOT NULL) AND (deleted_at IS NULL));",
+    )
+    .unwrap();
+    let live =
+        "DROP INDEX q_ab;\nCREATE UNIQUE INDEX q_ab2 ON q (a, b) WHERE (deleted_at IS NULL);";
+    assert!(succeeds(&mut c, live));
+    assert!(!succeeds(
+        &mut c,
+        &live.replace("(a, b)", "(a, b) NULLS NOT DISTINCT")
+    ));
+    assert!(!succeeds(
+        &mut c,
+        "DROP INDEX q_ab;\nCREATE UNIQUE INDEX q_ab2 ON q (a, b);"
+    ));
+    // A column added with no default is NULL in every row: any unique
+    // index holding it succeeds (u's b repeats); with a default it can fail.
+    assert!(succeeds(
+        &mut c,
+        "ALTER TABLE u ADD COLUMN x text;\nCREATE UNIQUE INDEX u_bx ON u (b, x);"
+    ));
+    assert!(!succeeds(
+        &mut c,
+        "ALTER TABLE u ADD COLUMN x text DEFAULT 'x';\nCREATE UNIQUE INDEX u_bx ON u (b, x);"
+    ));
+    // A NOT NULL column without a default fails on a table with rows, so
+    // after it succeeded the table was empty.
+    assert!(!succeeds(
+        &mut c,
+        "ALTER TABLE u ADD COLUMN k text NOT NULL"
+    ));
+    c.batch_execute("CREATE TABLE e (a int);").unwrap();
+    assert!(succeeds(
+        &mut c,
+        "ALTER TABLE e ADD COLUMN k text NOT NULL;\nCREATE UNIQUE INDEX e_a ON e (a);"
+    ));
     // A partial unique index says nothing of the other rows, and a
     // DEFERRABLE key lets duplicates stand until commit.
     assert!(!succeeds(&mut c, "CREATE UNIQUE INDEX p_ab ON p (a, b)"));

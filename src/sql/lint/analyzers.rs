@@ -48,6 +48,7 @@ impl Lint {
                     name: &name,
                     columns: &columns,
                     nulls_not_distinct: ci.nulls_distinct == Some(false),
+                    predicate: conjuncts(ci.predicate.as_ref()),
                 };
                 self.unique_on_existing(&table, unique, session, out);
             }
@@ -57,54 +58,6 @@ impl Lint {
             }
             _ => {}
         }
-    }
-
-    /// MF101: a unique index whose columns (some of them) already hold rows.
-    pub(super) fn unique_on_existing(
-        &self,
-        table: &str,
-        unique: NewUnique,
-        session: &locks::Session,
-        out: &mut Vec<Found>,
-    ) {
-        let Some(t) = self.tables.get(table).filter(|t| !t.new) else {
-            return;
-        };
-        let NewUnique { name, columns, .. } = unique;
-        // Every column of a key that holds now (the primary key, a unique
-        // constraint or index), or held until a drop earlier in this
-        // transaction with no write since: its rows are already distinct,
-        // no duplicate can make it fail (Atlas reports it anyway).
-        let now = self.distinct_keys(table, t);
-        let until_dropped = session.dropped_unique_in_tx(table);
-        if now
-            .iter()
-            .chain(until_dropped)
-            .any(|k| k.proves(columns, unique.nulls_not_distinct))
-        {
-            return;
-        }
-        let existing: Vec<String> = columns
-            .iter()
-            .filter(|c| t.columns.get(*c).is_some_and(|c| !c.new))
-            .map(|c| format!("{c:?}"))
-            .collect();
-        if existing.is_empty() {
-            return;
-        }
-        let which = if existing.len() == 1 {
-            format!("column {} contains", existing[0])
-        } else {
-            format!("columns {} contain", existing.join(", "))
-        };
-        out.push((
-            "MF101",
-            Analyzer::DataDepend,
-            format!(
-                "Adding a unique index {name:?} on table {table:?} might fail in case {which} duplicate entries"
-            ),
-            table.to_string(),
-        ));
     }
 
     pub(super) fn judge_alter(
@@ -272,191 +225,12 @@ impl Lint {
                         columns: &columns,
                         nulls_not_distinct: u.nulls_distinct
                             == sqlparser::ast::NullsDistinctOption::NotDistinct,
+                        predicate: Vec::new(),
                     };
                     self.unique_on_existing(table, unique, session, out);
                 }
                 _ => {}
             }
-        }
-    }
-}
-
-/// What a statement may break of the keys dropped earlier in its
-/// transaction.
-enum Breaks {
-    Nothing,
-    Table(String),
-    Anything,
-}
-
-/// A unique index or constraint being added, for MF101.
-#[derive(Clone, Copy)]
-pub(super) struct NewUnique<'a> {
-    pub name: &'a str,
-    /// Its plain columns (expressions left out).
-    pub columns: &'a [String],
-    pub nulls_not_distinct: bool,
-}
-
-impl Lint {
-    /// The column sets whose rows `table` keeps distinct now: its primary
-    /// key, its immediate unique constraints, its unique indexes on every
-    /// row.
-    pub(super) fn distinct_keys(&self, table: &str, t: &Table) -> Vec<Distinct> {
-        let pk = (!t.primary_key.is_empty()).then(|| Distinct {
-            columns: t.primary_key.clone(),
-            // Its columns are NOT NULL.
-            nulls_not_distinct: true,
-        });
-        let constraints = t
-            .unique_keys
-            .iter()
-            .filter(|k| k.immediate)
-            .map(|k| Distinct {
-                columns: k.columns.clone(),
-                nulls_not_distinct: k.nulls_not_distinct,
-            });
-        let indexes = self
-            .indexes
-            .values()
-            .filter(|ix| ix.table == table && ix.unique_on_all_rows)
-            .map(|ix| Distinct {
-                columns: ix.columns.clone(),
-                nulls_not_distinct: ix.nulls_not_distinct,
-            });
-        pk.into_iter().chain(constraints).chain(indexes).collect()
-    }
-
-    /// Before `ast` changes the model: the keys it drops inside a
-    /// transaction are remembered for MF101 (the drop holds an ACCESS
-    /// EXCLUSIVE lock on the table until the transaction ends, so no other
-    /// session can write a duplicate meanwhile), and what it may write or
-    /// change the values of forgets them (its own drops included).
-    pub(super) fn follow_dropped_keys(&self, ast: &Statement, session: &mut locks::Session) {
-        self.remember_dropped_keys(ast, session);
-        if session.dropped_unique.is_empty() {
-            return;
-        }
-        match self.may_break_keys(ast) {
-            Breaks::Nothing => {}
-            Breaks::Table(t) => session.dropped_unique.retain(|(d, _, _)| *d != t),
-            Breaks::Anything => session.dropped_unique.clear(),
-        }
-    }
-
-    /// What `ast` may write rows of, or change the values of a column of.
-    /// Only plain DDL is known to write nothing: any other statement may
-    /// call a function that writes anything.
-    fn may_break_keys(&self, ast: &Statement) -> Breaks {
-        match ast {
-            // A table dropped (and perhaps created anew) forgets its keys.
-            Statement::Drop {
-                object_type: ObjectType::Table,
-                ..
-            } => Breaks::Anything,
-            Statement::CreateIndex(_)
-            | Statement::Drop { .. }
-            | Statement::Comment { .. }
-            | Statement::Set(_)
-            | Statement::Reset(_)
-            | Statement::StartTransaction { .. }
-            | Statement::Commit { .. }
-            | Statement::Rollback { .. }
-            | Statement::CreateType { .. }
-            | Statement::CreateSchema { .. } => Breaks::Nothing,
-            Statement::CreateTable(ct) if ct.query.is_none() => Breaks::Nothing,
-            Statement::AlterTable(at) => {
-                let table = object_name(&at.name);
-                let columns = self.tables.get(&table).map(|t| &t.columns);
-                let breaks = at.operations.iter().any(|op| match op {
-                    AlterTableOperation::AddConstraint { .. }
-                    | AlterTableOperation::DropConstraint { .. }
-                    | AlterTableOperation::ValidateConstraint { .. }
-                    | AlterTableOperation::AddColumn { .. } => false,
-                    AlterTableOperation::AlterColumn { column_name, op } => match op {
-                        AlterColumnOperation::SetNotNull
-                        | AlterColumnOperation::DropNotNull
-                        | AlterColumnOperation::SetDefault { .. }
-                        | AlterColumnOperation::DropDefault => false,
-                        // A change that keeps every value's bytes keeps
-                        // distinct values distinct.
-                        AlterColumnOperation::SetDataType {
-                            data_type, using, ..
-                        } => columns
-                            .and_then(|c| c.get(&ident_name(column_name)))
-                            .is_none_or(|c| {
-                                locks::type_change_rewrites(
-                                    &c.ty,
-                                    &data_type.to_string().to_lowercase(),
-                                    using.is_some(),
-                                )
-                            }),
-                        _ => true,
-                    },
-                    _ => true,
-                });
-                if breaks {
-                    Breaks::Table(table)
-                } else {
-                    Breaks::Nothing
-                }
-            }
-            _ => Breaks::Anything,
-        }
-    }
-
-    fn remember_dropped_keys(&self, ast: &Statement, session: &mut locks::Session) {
-        let Some(epoch) = session.open_epoch() else {
-            return;
-        };
-        match ast {
-            Statement::Drop {
-                object_type: ObjectType::Index,
-                names,
-                ..
-            } => {
-                for n in names {
-                    if let Some(ix) = self.indexes.get(&object_name(n)) {
-                        if ix.unique_on_all_rows {
-                            let key = Distinct {
-                                columns: ix.columns.clone(),
-                                nulls_not_distinct: ix.nulls_not_distinct,
-                            };
-                            session.dropped_unique.push((ix.table.clone(), key, epoch));
-                        }
-                    }
-                }
-            }
-            Statement::AlterTable(at) => {
-                let table = object_name(&at.name);
-                let Some(t) = self.tables.get(&table) else {
-                    return;
-                };
-                for op in &at.operations {
-                    let AlterTableOperation::DropConstraint { name, .. } = op else {
-                        continue;
-                    };
-                    let name = pg_name(ident_name(name));
-                    let key = if name == pg_name(format!("{table}_pkey")) {
-                        (!t.primary_key.is_empty()).then(|| Distinct {
-                            columns: t.primary_key.clone(),
-                            nulls_not_distinct: true,
-                        })
-                    } else {
-                        t.unique_keys
-                            .iter()
-                            .find(|k| k.name == name && k.immediate)
-                            .map(|k| Distinct {
-                                columns: k.columns.clone(),
-                                nulls_not_distinct: k.nulls_not_distinct,
-                            })
-                    };
-                    if let Some(key) = key {
-                        session.dropped_unique.push((table.clone(), key, epoch));
-                    }
-                }
-            }
-            _ => {}
         }
     }
 }

@@ -11,7 +11,7 @@ use sqlparser::ast::{
     ObjectType, Reset, Set, Statement, TableConstraint,
 };
 
-use super::{ident_name, object_name, pg_name, Analyzer, Distinct, Found, Lint};
+use super::{ident_name, object_name, pg_name, Analyzer, Fact, Found, Lint};
 use crate::migrations::TxMode;
 
 /// What the session running one file is in, statement by statement.
@@ -38,9 +38,10 @@ pub(super) struct Session {
     pub(super) held: Vec<(&'static str, String, usize, usize)>,
     /// Existing tables an earlier statement altered: (table, line, epoch).
     pub(super) altered: Vec<(String, usize, usize)>,
-    /// Keys an earlier statement dropped inside a transaction, with nothing
-    /// since that could have written a duplicate: (table, key, epoch).
-    pub(super) dropped_unique: Vec<(String, Distinct, usize)>,
+    /// What earlier statements established about a table inside a
+    /// transaction, with nothing since that could have written a row of it:
+    /// (table, fact, epoch).
+    pub(super) facts: Vec<(String, Fact, usize)>,
 }
 
 impl Session {
@@ -65,7 +66,7 @@ impl Session {
             begin_line: 0,
             held: Vec::new(),
             altered: Vec::new(),
-            dropped_unique: Vec::new(),
+            facts: Vec::new(),
         }
     }
 
@@ -75,23 +76,14 @@ impl Session {
         self.in_tx().map(|_| self.epoch)
     }
 
-    /// The keys of `table` dropped earlier in the open transaction, with
-    /// nothing written or retyped since.
-    pub(super) fn dropped_unique_in_tx<'a>(
-        &'a self,
-        table: &'a str,
-    ) -> impl Iterator<Item = &'a Distinct> + 'a {
+    /// The facts about `table` established earlier in the open
+    /// transaction.
+    pub(super) fn facts_in_tx<'a>(&'a self, table: &'a str) -> impl Iterator<Item = &'a Fact> + 'a {
         let epoch = self.open_epoch();
-        self.dropped_unique
+        self.facts
             .iter()
             .filter(move |(t, _, e)| t == table && Some(*e) == epoch)
-            .map(|(_, k, _)| k)
-    }
-
-    /// After a statement sqlparser could not read: it may have written
-    /// anything.
-    pub(super) fn forget_all_dropped_keys(&mut self) {
-        self.dropped_unique.clear();
+            .map(|(_, f, _)| f)
     }
 
     pub(super) fn timeout_in_effect(&self) -> bool {

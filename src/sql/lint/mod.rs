@@ -23,6 +23,7 @@ use sqlparser::ast::{
 };
 
 mod analyzers;
+mod distinct;
 mod fk;
 mod locks;
 mod maintenance;
@@ -31,6 +32,7 @@ mod nolint;
 mod window;
 
 use analyzers::*;
+use distinct::*;
 pub use nolint::file_directives;
 use nolint::*;
 
@@ -153,34 +155,10 @@ struct IndexOf {
     new: bool,
     /// Its columns in order (`""` for an expression).
     columns: Vec<String>,
-    /// `CREATE UNIQUE INDEX` on every row (no `WHERE`).
-    unique_on_all_rows: bool,
+    unique: bool,
     nulls_not_distinct: bool,
-}
-
-/// Columns whose rows are known distinct: a unique key or index, or the
-/// primary key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Distinct {
-    columns: Vec<String>,
-    nulls_not_distinct: bool,
-}
-
-impl Distinct {
-    /// Whether a unique index on `columns` (with `nulls_not_distinct` as
-    /// written) cannot meet a duplicate where these columns are distinct:
-    /// it holds every one of them, and two rows that differ in them (or
-    /// hold a NULL there) differ in it too. A NULL counts as distinct in the
-    /// new index unless it says `NULLS NOT DISTINCT`, and then only a key
-    /// that says so as well proves anything.
-    fn proves(&self, columns: &[String], nulls_not_distinct: bool) -> bool {
-        !self.columns.is_empty()
-            && self
-                .columns
-                .iter()
-                .all(|c| !c.is_empty() && columns.contains(c))
-            && (!nulls_not_distinct || self.nulls_not_distinct)
-    }
+    /// The conjuncts of its `WHERE` (empty: every row).
+    predicate: Vec<distinct::Conjunct>,
 }
 
 /// The replayed schema and the diagnostics of the new migrations so far.
@@ -368,10 +346,10 @@ impl Lint {
             }
             if nolint.is_some() {
                 if stmt.ast.is_empty() {
-                    session.forget_all_dropped_keys();
+                    session.facts.clear();
                 }
                 for ast in &stmt.ast {
-                    self.follow_dropped_keys(ast, &mut session);
+                    self.follow_facts(ast, &mut session);
                 }
             }
             for ast in &stmt.ast {
@@ -719,6 +697,93 @@ mod tests {
         // A statement that drops the key and retypes its column itself.
         assert_eq!(
             mf101(&[t], "ALTER TABLE t DROP CONSTRAINT t_a_key, ALTER COLUMN a TYPE varchar(1);\nCREATE UNIQUE INDEX t_a2 ON t (a, v);\n", goose),
+            [2]
+        );
+    }
+
+    #[test]
+    fn rows_a_partial_key_covers_a_column_left_null_or_an_empty_table_prove_it_too() {
+        let t = "CREATE TABLE t (id bigint PRIMARY KEY, a text, b text, deleted_at timestamptz);\nCREATE UNIQUE INDEX t_ab ON t (a, b) WHERE ((b IS NOT NULL) AND (deleted_at IS NULL));\n";
+        let goose = TxMode::Wrapped("goose");
+        // Rows the old index left out have a NULL in b: distinct in the new.
+        let wider =
+            "DROP INDEX t_ab;\nCREATE UNIQUE INDEX t_ab ON t (a, b) WHERE (deleted_at IS NULL);\n";
+        assert_eq!(mf101(&[t], wider, goose), [] as [usize; 0]);
+        assert_eq!(mf101(&[t], "CREATE UNIQUE INDEX t_abd ON t (a, b, deleted_at) WHERE deleted_at IS NULL AND b IS NOT NULL;\n", goose), [] as [usize; 0]);
+        // Rows outside the old index entirely; NULLS NOT DISTINCT.
+        assert_eq!(
+            mf101(
+                &[t],
+                "DROP INDEX t_ab;\nCREATE UNIQUE INDEX t_ab ON t (a, b);\n",
+                goose
+            ),
+            [2]
+        );
+        assert_eq!(
+            mf101(&[t], "DROP INDEX t_ab;\nCREATE UNIQUE INDEX t_ab ON t (a, b) NULLS NOT DISTINCT WHERE (deleted_at IS NULL);\n", goose),
+            [2]
+        );
+        // A column added with nothing in it holds a NULL in every row, and a
+        // NOT NULL one without a default only succeeds on an empty table.
+        let null = "ALTER TABLE t ADD COLUMN c text, ADD COLUMN d text DEFAULT 'x', ADD COLUMN e serial;\n";
+        assert_eq!(
+            mf101(
+                &[t],
+                &format!("{null}CREATE UNIQUE INDEX t_ac ON t (a, c);\n"),
+                goose
+            ),
+            [] as [usize; 0]
+        );
+        assert_eq!(
+            mf101(
+                &[t],
+                &format!("{null}CREATE UNIQUE INDEX t_ad ON t (a, d);\n"),
+                goose
+            ),
+            [2]
+        );
+        assert_eq!(
+            mf101(
+                &[t],
+                &format!("{null}CREATE UNIQUE INDEX t_ac ON t (a, c) NULLS NOT DISTINCT;\n"),
+                goose
+            ),
+            [2]
+        );
+        assert_eq!(
+            mf101(
+                &[t],
+                &format!("{null}UPDATE t SET c = a;\nCREATE UNIQUE INDEX t_ac ON t (a, c);\n"),
+                goose
+            ),
+            [3]
+        );
+        assert_eq!(
+            mf101(
+                &[t],
+                &format!("{null}CREATE UNIQUE INDEX t_ac ON t (a, c);\n"),
+                TxMode::None
+            ),
+            [2]
+        );
+        let empty = "ALTER TABLE t DROP COLUMN b, ADD COLUMN k text NOT NULL;\nCREATE UNIQUE INDEX t_a ON t (a);\n";
+        assert_eq!(mf101(&[t], empty, goose), [] as [usize; 0]);
+        assert_eq!(
+            mf101(
+                &[t],
+                &empty.replace("NOT NULL", "NOT NULL DEFAULT ''"),
+                goose
+            ),
+            [2]
+        );
+        // A column dropped and added back takes its facts along.
+        assert_eq!(
+            mf101(&[t], "ALTER TABLE t ADD COLUMN c text;\nALTER TABLE t DROP COLUMN c;\nALTER TABLE t ADD COLUMN c text DEFAULT 'x';\nCREATE UNIQUE INDEX t_ac ON t (a, c);\n", goose),
+            [4]
+        );
+        // ADD COLUMN IF NOT EXISTS of a column the table has keeps its values.
+        assert_eq!(
+            mf101(&[t], "ALTER TABLE t ADD COLUMN IF NOT EXISTS a text;\nCREATE UNIQUE INDEX t_a ON t (a);\n", goose),
             [2]
         );
     }

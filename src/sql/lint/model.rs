@@ -24,7 +24,8 @@ impl Lint {
                             .iter()
                             .map(|c| index_column(c).unwrap_or_default())
                             .collect(),
-                        unique_on_all_rows: ci.unique && ci.predicate.is_none(),
+                        unique: ci.unique,
+                        predicate: distinct::conjuncts(ci.predicate.as_ref()),
                         nulls_not_distinct: ci.nulls_distinct == Some(false),
                     });
                 }
