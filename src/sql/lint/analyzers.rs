@@ -215,16 +215,11 @@ impl Lint {
                     ..
                 } => {
                     let columns: Vec<String> = u.columns.iter().filter_map(index_column).collect();
-                    let name = u
-                        .name
-                        .as_ref()
-                        .map(ident_name)
-                        .unwrap_or_else(|| format!("{table}_{}_key", columns.join("_")));
+                    let name = unique_constraint_name(table, u.name.as_ref(), &columns);
                     let unique = NewUnique {
                         name: &name,
                         columns: &columns,
-                        nulls_not_distinct: u.nulls_distinct
-                            == sqlparser::ast::NullsDistinctOption::NotDistinct,
+                        nulls_not_distinct: nulls_not_distinct(u),
                         predicate: Vec::new(),
                     };
                     self.unique_on_existing(table, unique, session, out);
@@ -249,16 +244,18 @@ pub(super) fn adds_column(op: &AlterTableOperation, name: &str) -> bool {
     matches!(op, AlterTableOperation::AddColumn { column_def, .. } if ident_name(&column_def.name) == name)
 }
 
-/// MF103: a column added `NOT NULL` with no default that PostgreSQL cannot
-/// fill itself (serial, identity and generated columns fill every row).
-pub(super) fn needs_default(c: &ColumnDef) -> bool {
+/// How PostgreSQL fills a column added with these options: whether it is
+/// `NOT NULL`, and whether it fills every row itself (a default, a serial,
+/// identity or generated column).
+fn added_column(c: &ColumnDef) -> (bool, bool) {
     let mut not_null = false;
+    let mut fills = false;
     for o in &c.options {
         match &o.option {
             ColumnOption::NotNull | ColumnOption::PrimaryKey(_) => not_null = true,
             ColumnOption::Default(_)
             | ColumnOption::Generated { .. }
-            | ColumnOption::Identity(_) => return false,
+            | ColumnOption::Identity(_) => fills = true,
             _ => {}
         }
     }
@@ -267,7 +264,35 @@ pub(super) fn needs_default(c: &ColumnDef) -> bool {
         ty.as_str(),
         "serial" | "bigserial" | "smallserial" | "serial2" | "serial4" | "serial8"
     );
-    not_null && !serial
+    (not_null, fills || serial)
+}
+
+/// MF103: a column added `NOT NULL` with no default that PostgreSQL cannot
+/// fill itself (serial, identity and generated columns fill every row).
+pub(super) fn needs_default(c: &ColumnDef) -> bool {
+    added_column(c) == (true, false)
+}
+
+/// A column added with nothing in it (NULL in every row): not `NOT NULL`,
+/// and nothing PostgreSQL fills it with.
+pub(super) fn all_null(c: &ColumnDef) -> bool {
+    added_column(c) == (false, false)
+}
+
+/// Whether a `UNIQUE` constraint says `NULLS NOT DISTINCT`.
+pub(super) fn nulls_not_distinct(u: &sqlparser::ast::UniqueConstraint) -> bool {
+    u.nulls_distinct == sqlparser::ast::NullsDistinctOption::NotDistinct
+}
+
+/// The name PostgreSQL gives a `UNIQUE` constraint of `table` on `columns`
+/// when the statement names none.
+pub(super) fn unique_constraint_name(
+    table: &str,
+    name: Option<&sqlparser::ast::Ident>,
+    columns: &[String],
+) -> String {
+    name.map(ident_name)
+        .unwrap_or_else(|| format!("{table}_{}_key", columns.join("_")))
 }
 
 /// Whether `e` can never be NULL: a constant other than NULL, a column of

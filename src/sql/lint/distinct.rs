@@ -10,7 +10,7 @@
 //!   transaction ends, so only the transaction's own statements could
 //!   write a row, and any that might makes it forget.
 
-use sqlparser::ast::{AlterColumnOperation, BinaryOperator, ColumnDef, ColumnOption};
+use sqlparser::ast::{AlterColumnOperation, BinaryOperator};
 
 use super::*;
 
@@ -376,21 +376,4 @@ fn unique_index(ix: &IndexOf) -> Option<Distinct> {
         nulls_not_distinct: ix.nulls_not_distinct,
         predicate: ix.predicate.clone(),
     })
-}
-
-/// A column added with nothing in it: no default, not `NOT NULL`, not
-/// generated, identity or serial.
-fn all_null(c: &ColumnDef) -> bool {
-    let fills = c.options.iter().any(|o| {
-        matches!(
-            o.option,
-            ColumnOption::NotNull
-                | ColumnOption::PrimaryKey(_)
-                | ColumnOption::Default(_)
-                | ColumnOption::Generated { .. }
-                | ColumnOption::Identity(_)
-        )
-    });
-    let ty = c.data_type.to_string().to_lowercase();
-    !fills && !ty.contains("serial")
 }

@@ -2,7 +2,7 @@
 //! columns, nullability, keys and indexes, replayed statement by statement,
 //! each object remembering whether the change created it.
 
-use sqlparser::ast::NullsDistinctOption;
+use sqlparser::ast::{Ident, UniqueConstraint};
 
 use super::*;
 
@@ -155,17 +155,12 @@ impl Lint {
                         column.not_null = true;
                         t.primary_key = vec![c.clone()];
                     }
-                    ColumnOption::Unique(u) => t.unique_keys.push(UniqueKey {
-                        name: pg_name(
-                            opt.name
-                                .as_ref()
-                                .map(ident_name)
-                                .unwrap_or_else(|| format!("{name}_{c}_key")),
-                        ),
-                        columns: vec![c.clone()],
-                        immediate: !deferrable(u.characteristics.as_ref()),
-                        nulls_not_distinct: u.nulls_distinct == NullsDistinctOption::NotDistinct,
-                    }),
+                    ColumnOption::Unique(u) => t.unique_keys.push(UniqueKey::of(
+                        &name,
+                        opt.name.as_ref(),
+                        vec![c.clone()],
+                        u,
+                    )),
                     ColumnOption::ForeignKey(_) => {
                         let fk = opt
                             .name
@@ -218,17 +213,8 @@ impl Lint {
                     .iter()
                     .map(|c| index_column(c).unwrap_or_default())
                     .collect();
-                let name = u
-                    .name
-                    .as_ref()
-                    .map(ident_name)
-                    .unwrap_or_else(|| format!("{table}_{}_key", columns.join("_")));
-                t.unique_keys.push(UniqueKey {
-                    name: pg_name(name),
-                    columns,
-                    immediate: !deferrable(u.characteristics.as_ref()),
-                    nulls_not_distinct: u.nulls_distinct == NullsDistinctOption::NotDistinct,
-                });
+                t.unique_keys
+                    .push(UniqueKey::of(table, u.name.as_ref(), columns, u));
             }
             TableConstraint::ForeignKey(fk) => {
                 let columns: Vec<String> = fk.columns.iter().map(ident_name).collect();
@@ -364,10 +350,27 @@ impl Lint {
     }
 }
 
-/// Whether a constraint is `DEFERRABLE` (checked at commit, so its columns
-/// may hold duplicates inside the transaction).
-fn deferrable(c: Option<&sqlparser::ast::ConstraintCharacteristics>) -> bool {
-    c.is_some_and(|c| c.deferrable == Some(true))
+impl UniqueKey {
+    /// The `UNIQUE` constraint `u` of `table` on `columns`, named `name` or
+    /// as PostgreSQL names it.
+    fn of(
+        table: &str,
+        name: Option<&Ident>,
+        columns: Vec<String>,
+        u: &UniqueConstraint,
+    ) -> UniqueKey {
+        UniqueKey {
+            name: pg_name(unique_constraint_name(table, name, &columns)),
+            columns,
+            // A DEFERRABLE one is checked at commit: its columns may hold
+            // duplicates inside the transaction.
+            immediate: u
+                .characteristics
+                .as_ref()
+                .is_none_or(|c| c.deferrable != Some(true)),
+            nulls_not_distinct: nulls_not_distinct(u),
+        }
+    }
 }
 
 /// A schema's name as the model keys it (without its quotes).
